@@ -1,0 +1,1 @@
+"""Collectors: the only way telemetry enters healops (OTLP in; RED series and a service graph out)."""

@@ -1,0 +1,195 @@
+"""The ``healops`` command. Heavy libraries are imported inside commands, so ``--help`` stays fast."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from healops.config import HealopsConfig, load_config, load_or_create_tokens
+from healops.errors import HealopsError
+
+app = typer.Typer(help="Observability-driven self-healing for a platform of services.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+fault_app = typer.Typer(help="Inject and clear faults in the running platform's services.")
+desired_app = typer.Typer(help="The desired state kept in git.")
+app.add_typer(fault_app, name="fault")
+app.add_typer(desired_app, name="desired")
+
+HomeOpt = Annotated[Path | None, typer.Option(help="state directory (default $HEALOPS_HOME or ./.healops)")]
+
+
+def _config(home: Path | None) -> HealopsConfig:
+    cfg = load_config()
+    return cfg.with_(home=home.resolve()) if home is not None else cfg
+
+
+def _fail(exc: Exception) -> typer.Exit:
+    typer.secho(f"error: {exc}", fg="red", err=True)
+    return typer.Exit(code=2)
+
+
+@app.command()
+def up(
+    headless: Annotated[bool, typer.Option(help="run without any UI until SIGTERM/Ctrl-C")] = False,
+    rps: Annotated[float | None, typer.Option(help="load generator arrival rate (0: no load)")] = None,
+    replicas: Annotated[int | None, typer.Option(help="replicas per service on first start")] = None,
+    home: HomeOpt = None,
+) -> None:
+    """Start the runtime, every service, the load generator and the control plane."""
+    import asyncio
+
+    from healops.up import run_up
+
+    cfg = _config(home)
+    if rps is not None:
+        cfg = cfg.with_(load_rps=rps)
+    if replicas is not None:
+        cfg = cfg.with_(default_replicas=replicas)
+
+    def announce(runtime: Any) -> None:
+        tokens = load_or_create_tokens(cfg.home)
+        lines = [
+            f"gateway        {cfg.gateway_url}",
+            f"control plane  {cfg.control_url}  (token in {cfg.home / 'tokens.json'})",
+            f"OTLP export to {cfg.otlp_endpoint}",
+            f"desired state  {cfg.desired_state_dir}  (git log is the audit trail)",
+            f"logs           {cfg.log_dir}",
+            f"load           {cfg.load_rps} requests/s, open loop",
+        ]
+        typer.echo("\n".join(["healops is up:", *("  " + line for line in lines)]), err=True)
+        del tokens
+
+    watch = None
+    if not headless:
+        from healops.live import live_status
+
+        watch = live_status
+    try:
+        raise typer.Exit(asyncio.run(run_up(cfg, on_ready=announce, watch=watch)))
+    except HealopsError as exc:
+        raise _fail(exc) from exc
+
+
+def _api(cfg: HealopsConfig, url: str | None, token: str | None, path: str) -> Any:
+    import httpx
+
+    base = url or cfg.control_url
+    tok = token or os.environ.get("HEALOPS_TOKEN") or load_or_create_tokens(cfg.home).api
+    try:
+        resp = httpx.get(f"{base}{path}", headers={"Authorization": f"Bearer {tok}"}, timeout=5)
+    except httpx.HTTPError as exc:
+        raise _fail(HealopsError(f"cannot reach the control plane at {base}: {exc}")) from exc
+    if resp.status_code != 200:
+        raise _fail(HealopsError(f"control plane answered {resp.status_code}: {resp.text[:200]}"))
+    return resp.json()
+
+
+@app.command()
+def status(
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    url: Annotated[str | None, typer.Option(help="control-plane URL")] = None,
+    token: Annotated[str | None, typer.Option(help="control-plane token")] = None,
+    home: HomeOpt = None,
+) -> None:
+    """Print every service with its desired and live replicas and their health."""
+    snap = _api(_config(home), url, token, "/v1/status")
+    if as_json:
+        typer.echo(json.dumps(snap, indent=2))
+        return
+    from rich.console import Console
+
+    from healops.status_view import status_table
+
+    Console().print(status_table(snap))
+
+
+@app.command()
+def scale(
+    service: str,
+    replicas: int,
+    reason: Annotated[str, typer.Option(help="why; goes into the commit message")] = "manual scale",
+    home: HomeOpt = None,
+) -> None:
+    """Change a service's replicas by a commit to the desired-state repository."""
+    from healops.gitrepo import Author
+    from workloads.desired_state import DesiredStateRepo
+
+    cfg = _config(home)
+    user = os.environ.get("USER", "operator")
+    try:
+        sha = DesiredStateRepo(cfg.desired_state_dir).set_replicas(
+            service, replicas, reason, Author(user, f"{user}@localhost"))
+    except HealopsError as exc:
+        raise _fail(exc) from exc
+    except ValueError as exc:  # pydantic validation of the changed manifest
+        raise _fail(HealopsError(str(exc))) from exc
+    typer.echo(f"committed {sha[:8]}: {service} -> {replicas} replicas")
+
+
+@desired_app.command("log")
+def desired_log(limit: int = 20, home: HomeOpt = None) -> None:
+    """Who changed the desired state, what and why."""
+    from healops.gitrepo import GitRepo
+
+    for c in GitRepo(_config(home).desired_state_dir).log(limit=limit):
+        typer.echo(f"{c.sha[:8]}  {c.author:<12} {c.subject}")
+
+
+def _replica_urls(cfg: HealopsConfig, service: str, instance: str | None) -> list[str]:
+    snap = _api(cfg, None, None, "/v1/status")
+    svc = snap.get("services", {}).get(service)
+    if svc is None:
+        raise _fail(HealopsError(f"no service {service!r} in the running platform"))
+    urls = [f"http://{cfg.host}:{r['port']}" for r in svc["replicas"]
+            if r["state"] != "crashed" and (instance is None or r["instance"] == instance)]
+    if not urls:
+        raise _fail(HealopsError(f"no live replica of {service} matches"))
+    return urls
+
+
+@fault_app.command("inject")
+def fault_inject(
+    service: str,
+    kind: str,
+    ttl: Annotated[float, typer.Option(help="seconds until the fault clears itself")] = 60.0,
+    param: Annotated[list[str] | None, typer.Option(help="KEY=VALUE, e.g. rate=0.5")] = None,
+    instance: Annotated[str | None, typer.Option(help="one replica only")] = None,
+    home: HomeOpt = None,
+) -> None:
+    """Inject a fault into every replica of SERVICE (or one instance)."""
+    import httpx
+
+    cfg = _config(home)
+    body: dict[str, Any] = {"kind": kind, "ttl_s": ttl}
+    for item in param or []:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise _fail(HealopsError(f"--param {item!r} is not KEY=VALUE"))
+        try:
+            body[key] = json.loads(value)
+        except ValueError:
+            body[key] = value
+    admin = load_or_create_tokens(cfg.home).admin
+    for url in _replica_urls(cfg, service, instance):
+        resp = httpx.post(f"{url}/admin/faults", json=body, headers={"Authorization": f"Bearer {admin}"})
+        typer.echo(f"{url}: {resp.status_code} {resp.text}")
+
+
+@fault_app.command("clear")
+def fault_clear(service: str, instance: str | None = None, home: HomeOpt = None) -> None:
+    """Clear every injected fault of SERVICE (or one instance)."""
+    import httpx
+
+    cfg = _config(home)
+    admin = load_or_create_tokens(cfg.home).admin
+    for url in _replica_urls(cfg, service, instance):
+        resp = httpx.delete(f"{url}/admin/faults", headers={"Authorization": f"Bearer {admin}"})
+        typer.echo(f"{url}: {resp.status_code} {resp.text}")
+
+
+if __name__ == "__main__":
+    app()

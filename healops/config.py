@@ -1,0 +1,119 @@
+"""Typed configuration, read from the environment once at the edge (the CLI) and passed down.
+
+Every address defaults to loopback; every path lives under one state directory (``HEALOPS_HOME``,
+default ``./.healops``) so a run is self-contained and disposable.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from healops.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Tokens:
+    """Bearer tokens: one for the services' fault admin endpoints, one for the control-plane API."""
+
+    admin: str
+    api: str
+
+
+@dataclass(frozen=True)
+class HealopsConfig:
+    home: Path = Path(".healops")
+    host: str = "127.0.0.1"
+    gateway_port: int = 8080
+    control_port: int = 7070
+    otlp_endpoint: str = "http://127.0.0.1:4318"
+    load_rps: float = 20.0
+    default_replicas: int = 2
+    reconcile_interval_s: float = 0.5
+    extra_env: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def desired_state_dir(self) -> Path:
+        return self.home / "desired-state"
+
+    @property
+    def run_dir(self) -> Path:
+        return self.home / "run"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.home / "logs"
+
+    @property
+    def discovery_file(self) -> Path:
+        return self.run_dir / "cluster.json"
+
+    @property
+    def snapshot_file(self) -> Path:
+        return self.run_dir / "runtime.json"
+
+    @property
+    def gateway_url(self) -> str:
+        return f"http://{self.host}:{self.gateway_port}"
+
+    @property
+    def control_url(self) -> str:
+        return f"http://{self.host}:{self.control_port}"
+
+    def with_(self, **changes: object) -> HealopsConfig:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name}={raw!r} is not an integer") from exc
+
+
+def load_config(env: Mapping[str, str] | None = None) -> HealopsConfig:
+    """Build the config from ``env`` (default ``os.environ``), read once."""
+    env = os.environ if env is None else env
+    base = HealopsConfig()
+    try:
+        rps = float(env.get("HEALOPS_LOAD_RPS", base.load_rps))
+    except ValueError as exc:
+        raise ConfigError(f"HEALOPS_LOAD_RPS={env['HEALOPS_LOAD_RPS']!r} is not a number") from exc
+    return HealopsConfig(
+        home=Path(env.get("HEALOPS_HOME", str(base.home))).resolve(),
+        host=env.get("HEALOPS_HOST", base.host),
+        gateway_port=_int(env, "HEALOPS_GATEWAY_PORT", base.gateway_port),
+        control_port=_int(env, "HEALOPS_CONTROL_PORT", base.control_port),
+        otlp_endpoint=env.get("HEALOPS_OTLP_ENDPOINT", base.otlp_endpoint),
+        load_rps=rps,
+        default_replicas=_int(env, "HEALOPS_REPLICAS", base.default_replicas),
+    )
+
+
+def load_or_create_tokens(home: Path) -> Tokens:
+    """Tokens persist in ``home/tokens.json`` (mode 0600) so CLI calls can find a running platform."""
+    path = home / "tokens.json"
+    if path.exists():
+        data = json.loads(path.read_text())
+        return Tokens(admin=data["admin"], api=data["api"])
+    home.mkdir(parents=True, exist_ok=True)
+    tokens = Tokens(admin=secrets.token_urlsafe(24), api=secrets.token_urlsafe(24))
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        json.dump({"admin": tokens.admin, "api": tokens.api}, fh)
+    return tokens
+
+
+def write_json_atomic(path: Path, data: object) -> None:
+    """Write JSON so readers never see a half-written file (rename is atomic on POSIX)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data, separators=(",", ":")))
+    tmp.replace(path)

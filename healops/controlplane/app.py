@@ -1,0 +1,57 @@
+"""Control-plane HTTP API.
+
+It holds no process state of its own: the runtime publishes a snapshot, the load generator its
+stats, and git the desired state; the API serves them to clients that hold the token.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.responses import JSONResponse
+
+from healops import __version__
+from healops.auth import bearer_ok
+from healops.config import HealopsConfig
+from healops.gitrepo import GitRepo
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def create_app(config: HealopsConfig, token: str) -> FastAPI:
+    app = FastAPI(title="healops control plane", version=__version__, docs_url=None, redoc_url=None)
+
+    def require_token(request: Request) -> None:
+        if not bearer_ok(request.headers, token):
+            raise HTTPException(status_code=401, detail="missing or wrong bearer token",
+                                headers={"WWW-Authenticate": "Bearer"})
+
+    guarded = [Depends(require_token)]
+
+    @app.get("/v1/health")
+    def health() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    @app.get("/v1/status", dependencies=guarded)
+    def status() -> JSONResponse:
+        snap = _read_json(config.snapshot_file)
+        if snap is None:
+            return JSONResponse({"error": "runtime has not published a snapshot yet"}, status_code=503,
+                                headers={"Retry-After": "1"})
+        snap["load"] = _read_json(config.run_dir / "loadgen.json")
+        return JSONResponse(snap)
+
+    @app.get("/v1/desired-state/log", dependencies=guarded)
+    def desired_log(limit: int = 50) -> list[dict[str, Any]]:
+        return [vars(c) for c in GitRepo(config.desired_state_dir).log(limit=min(max(limit, 1), 500))]
+
+    return app

@@ -1,0 +1,77 @@
+"""Load YAML documents into pydantic models, reporting errors by file, line and field.
+
+Runbooks, manifests, experiments and SLO files are all validated documents; this is the one place
+that turns a pydantic ``ValidationError`` into :class:`~healops.errors.Problem` rows with line numbers
+taken from the YAML node tree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from healops.errors import DocumentError, Problem
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _line_of(node: yaml.Node | None, loc: Sequence[int | str]) -> int | None:
+    """Follow ``loc`` through the YAML node tree; return the 1-based line of the deepest match."""
+    if node is None:
+        return None
+    line = node.start_mark.line + 1
+    for part in loc:
+        child: yaml.Node | None = None
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if isinstance(key, yaml.ScalarNode) and key.value == str(part):
+                    child = value
+                    break
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            child = node.value[part]
+        if child is None:
+            return line
+        node = child
+        line = node.start_mark.line + 1
+    return line
+
+
+def _field(loc: Sequence[int | str]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def parse_yaml_model(text: str, model: type[M], source: str) -> M:
+    """Validate YAML ``text`` as ``model``; raise :class:`DocumentError` naming ``source``."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        raise DocumentError([Problem(source, line, "", f"not valid YAML: {exc}")]) from exc
+    if not isinstance(data, dict):
+        raise DocumentError([Problem(source, 1, "", "expected a mapping at the top level")])
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc = [p for p in err["loc"] if isinstance(p, int | str)]
+            problems.append(Problem(source, _line_of(node, loc), _field(loc), err["msg"]))
+        raise DocumentError(problems) from exc
+
+
+def load_yaml_model(path: Path, model: type[M]) -> M:
+    """Read and validate one YAML file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise DocumentError([Problem(str(path), None, "", f"cannot read: {exc.strerror}")]) from exc
+    return parse_yaml_model(text, model, str(path))

@@ -1,0 +1,117 @@
+"""``healops up``: the runtime, the services, the load generator and the control plane, together.
+
+This process supervises every other one. SIGINT or SIGTERM stops them all (SIGTERM, grace, then
+SIGKILL), and each child also exits on its own if this process dies, so nothing is left behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+
+from healops.config import HealopsConfig, load_or_create_tokens
+from healops.errors import ConfigError
+from healops.processes import stop_process
+from workloads.desired_state import DesiredStateRepo
+from workloads.runtime import Runtime
+
+
+def _check_port_free(host: str, port: int, what: str) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise ConfigError(f"{what} port {host}:{port} is already in use (another healops up?); "
+                                  f"set a different one or stop the other process") from exc
+            raise
+
+
+def _claim_pidfile(config: HealopsConfig) -> None:
+    pidfile = config.run_dir / "up.pid"
+    if pidfile.exists():
+        with contextlib.suppress(ValueError):
+            other = int(pidfile.read_text().strip())
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(other, 0)
+                raise ConfigError(f"healops is already running from {config.home} (pid {other})")
+    config.run_dir.mkdir(parents=True, exist_ok=True)
+    pidfile.write_text(str(os.getpid()))
+
+
+def _spawn_child(args: list[str], log_name: str, config: HealopsConfig) -> subprocess.Popen[bytes]:
+    config.log_dir.mkdir(parents=True, exist_ok=True)
+    with (config.log_dir / log_name).open("ab") as log:
+        return subprocess.Popen([sys.executable, "-m", *args, "--parent-pid", str(os.getpid())],
+                                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+
+
+async def _wait_for(predicate: Callable[[], bool], timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        await asyncio.sleep(0.2)
+    return False
+
+
+async def run_up(config: HealopsConfig, on_ready: Callable[[Runtime], None] | None = None,
+                 watch: Callable[[Runtime, asyncio.Event], asyncio.Future[None]] | None = None) -> int:
+    """Run until SIGINT/SIGTERM (or until ``watch`` returns); returns the exit code."""
+    _check_port_free(config.host, config.gateway_port, "gateway")
+    _check_port_free(config.host, config.control_port, "control-plane")
+    _claim_pidfile(config)
+    tokens = load_or_create_tokens(config.home)
+    repo = DesiredStateRepo(config.desired_state_dir)
+    repo.ensure(config.default_replicas)
+    runtime = Runtime(config, repo, tokens.admin)
+    children: dict[str, subprocess.Popen[bytes]] = {}
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        children["control-plane"] = _spawn_child(
+            ["healops.controlplane", "--home", str(config.home), "--host", config.host,
+             "--port", str(config.control_port)], "control-plane.log", config)
+        runtime.components = {name: p.pid for name, p in children.items()}
+        runtime_task = asyncio.create_task(runtime.run(stop))
+
+        def gateway_ready() -> bool:
+            return any(r.service == "api-gateway" and r.state == "ready" for r in runtime.replicas)
+
+        await _wait_for(lambda: gateway_ready() or stop.is_set(), 90)
+        if config.load_rps > 0 and not stop.is_set():
+            children["loadgen"] = _spawn_child(
+                ["workloads.loadgen", "--target", config.gateway_url, "--rps", str(config.load_rps),
+                 "--stats-file", str(config.run_dir / "loadgen.json")], "loadgen.log", config)
+            runtime.components = {name: p.pid for name, p in children.items()}
+        if on_ready is not None:
+            on_ready(runtime)
+        watcher = watch(runtime, stop) if watch is not None else None
+        waiters: list[asyncio.Future[object]] = [asyncio.ensure_future(stop.wait())]
+        if watcher is not None:
+            waiters.append(asyncio.ensure_future(watcher))
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        stop.set()
+        await runtime_task
+    finally:
+        stop.set()
+        if "loadgen" in children:
+            stop_process(children.pop("loadgen"))
+        runtime.shutdown()
+        for proc in children.values():
+            stop_process(proc)
+        with contextlib.suppress(OSError):
+            (config.run_dir / "up.pid").unlink()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+    return 0

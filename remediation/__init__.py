@@ -1,0 +1,1 @@
+"""Remediation actions and their executors (local runtime via git, Kubernetes)."""

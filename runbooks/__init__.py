@@ -1,0 +1,1 @@
+"""Runbooks kept in git: validated documents that map incidents to remediation steps."""
