@@ -24,7 +24,6 @@ import psutil
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as `python bench/...` from a clone
 
 from healops.harness import PlatformProcess, free_port, wait_until
-from tests.otlp_sink import OtlpSink
 
 BARE_APP = textwrap.dedent("""
     import uvicorn
@@ -84,9 +83,8 @@ def main() -> None:
     p.add_argument("--settle", type=float, default=10.0, help="seconds to wait after ready")
     args = p.parse_args()
     base_rss, base_cpu = bare_baseline(min(args.window, 10.0))
-    sink = OtlpSink().start()
     with tempfile.TemporaryDirectory() as tmp:
-        plat = PlatformProcess(Path(tmp), rps=0, replicas=1, otlp_endpoint=sink.endpoint)
+        plat = PlatformProcess(Path(tmp), rps=0, replicas=1)
         t0 = time.monotonic()
         plat.start()
         startup_s = time.monotonic() - t0
@@ -101,7 +99,6 @@ def main() -> None:
             cores = sum(per_pid.values())
         finally:
             plat.stop()
-            sink.stop()
     ncpu = psutil.cpu_count() or 1
     print(json.dumps({
         "bench": "idle_footprint", "replicas": replicas, "processes": len(pids),

@@ -55,7 +55,8 @@ def up(
         lines = [
             f"gateway        {cfg.gateway_url}",
             f"control plane  {cfg.control_url}  (token in {cfg.home / 'tokens.json'})",
-            f"OTLP export to {cfg.otlp_endpoint}",
+            f"OTLP/HTTP      {cfg.otlp_endpoint}/v1/{{traces,metrics,logs}}",
+            f"Prometheus     http://{cfg.host}:{cfg.otlp_port}/metrics (derived series, for scraping)",
             f"desired state  {cfg.desired_state_dir}  (git log is the audit trail)",
             f"logs           {cfg.log_dir}",
             f"load           {cfg.load_rps} requests/s, open loop",

@@ -30,7 +30,8 @@ class HealopsConfig:
     host: str = "127.0.0.1"
     gateway_port: int = 8080
     control_port: int = 7070
-    otlp_endpoint: str = "http://127.0.0.1:4318"
+    otlp_port: int = 4318
+    otlp_endpoint_override: str | None = None
     load_rps: float = 20.0
     default_replicas: int = 2
     reconcile_interval_s: float = 0.5
@@ -59,6 +60,11 @@ class HealopsConfig:
     @property
     def gateway_url(self) -> str:
         return f"http://{self.host}:{self.gateway_port}"
+
+    @property
+    def otlp_endpoint(self) -> str:
+        """Where services export: healops' own collector unless an external endpoint is configured."""
+        return self.otlp_endpoint_override or f"http://{self.host}:{self.otlp_port}"
 
     @property
     def control_url(self) -> str:
@@ -91,7 +97,8 @@ def load_config(env: Mapping[str, str] | None = None) -> HealopsConfig:
         host=env.get("HEALOPS_HOST", base.host),
         gateway_port=_int(env, "HEALOPS_GATEWAY_PORT", base.gateway_port),
         control_port=_int(env, "HEALOPS_CONTROL_PORT", base.control_port),
-        otlp_endpoint=env.get("HEALOPS_OTLP_ENDPOINT", base.otlp_endpoint),
+        otlp_port=_int(env, "HEALOPS_OTLP_PORT", base.otlp_port),
+        otlp_endpoint_override=env.get("HEALOPS_OTLP_ENDPOINT") or None,
         load_rps=rps,
         default_replicas=_int(env, "HEALOPS_REPLICAS", base.default_replicas),
     )

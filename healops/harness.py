@@ -50,14 +50,18 @@ class PlatformProcess:
     home: Path
     rps: float = 0.0
     replicas: int = 1
-    otlp_endpoint: str = "http://127.0.0.1:4318"
     gateway_port: int = field(default_factory=free_port)
     control_port: int = field(default_factory=free_port)
+    otlp_port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
 
     @property
     def gateway_url(self) -> str:
         return f"http://127.0.0.1:{self.gateway_port}"
+
+    @property
+    def collector_url(self) -> str:
+        return f"http://127.0.0.1:{self.otlp_port}"
 
     @property
     def control_url(self) -> str:
@@ -77,7 +81,8 @@ class PlatformProcess:
 
     def start(self, ready_timeout_s: float = 120.0) -> PlatformProcess:
         env = {**os.environ, "HEALOPS_HOME": str(self.home), "HEALOPS_GATEWAY_PORT": str(self.gateway_port),
-               "HEALOPS_CONTROL_PORT": str(self.control_port), "HEALOPS_OTLP_ENDPOINT": self.otlp_endpoint}
+               "HEALOPS_CONTROL_PORT": str(self.control_port), "HEALOPS_OTLP_PORT": str(self.otlp_port)}
+        env.pop("HEALOPS_OTLP_ENDPOINT", None)
         self.home.mkdir(parents=True, exist_ok=True)
         with (self.home / "up.out").open("ab") as out:
             self.proc = subprocess.Popen(

@@ -68,6 +68,7 @@ async def run_up(config: HealopsConfig, on_ready: Callable[[Runtime], None] | No
     """Run until SIGINT/SIGTERM (or until ``watch`` returns); returns the exit code."""
     _check_port_free(config.host, config.gateway_port, "gateway")
     _check_port_free(config.host, config.control_port, "control-plane")
+    _check_port_free(config.host, config.otlp_port, "OTLP receiver")
     _claim_pidfile(config)
     tokens = load_or_create_tokens(config.home)
     repo = DesiredStateRepo(config.desired_state_dir)
@@ -81,7 +82,7 @@ async def run_up(config: HealopsConfig, on_ready: Callable[[Runtime], None] | No
     try:
         children["control-plane"] = _spawn_child(
             ["healops.controlplane", "--home", str(config.home), "--host", config.host,
-             "--port", str(config.control_port)], "control-plane.log", config)
+             "--port", str(config.control_port), "--otlp-port", str(config.otlp_port)], "control-plane.log", config)
         runtime.components = {name: p.pid for name, p in children.items()}
         runtime_task = asyncio.create_task(runtime.run(stop))
 

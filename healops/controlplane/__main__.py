@@ -1,15 +1,20 @@
-"""``python -m healops.controlplane``: serve the control-plane API (started by ``healops up``)."""
+"""``python -m healops.controlplane``: the control-plane API and the OTLP collector, one process
+(started by ``healops up``). Detectors and the API read the collector's store in memory."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 from pathlib import Path
 
 import uvicorn
 
+from collectors.collector import Collector
+from collectors.receiver import OtlpReceiver
 from healops.config import load_config, load_or_create_tokens
 from healops.controlplane.app import create_app
 from healops.processes import exit_when_parent_dies
+from healops.serving import serve_all
 
 
 def main() -> None:
@@ -17,14 +22,21 @@ def main() -> None:
     p.add_argument("--home", type=Path, required=True)
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=7070)
+    p.add_argument("--otlp-port", type=int, default=4318)
     p.add_argument("--parent-pid", type=int, default=None)
     args = p.parse_args()
     if args.parent_pid:
         exit_when_parent_dies(args.parent_pid)
     config = load_config().with_(home=args.home.resolve(), host=args.host, control_port=args.port)
     tokens = load_or_create_tokens(config.home)
-    uvicorn.run(create_app(config, tokens.api), host=args.host, port=args.port, log_level="warning",
-                access_log=False)
+    collector = Collector()
+    receiver = OtlpReceiver(collector)
+    asyncio.run(serve_all([
+        uvicorn.Config(create_app(config, tokens.api, collector), host=args.host, port=args.port,
+                       log_level="warning", access_log=False, timeout_graceful_shutdown=3),
+        uvicorn.Config(receiver, host=args.host, port=args.otlp_port, lifespan="on", backlog=4096,
+                       log_level="warning", access_log=False, timeout_graceful_shutdown=3),
+    ]))
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
 
+from collectors.collector import Collector
 from healops import __version__
 from healops.auth import bearer_ok
 from healops.config import HealopsConfig
@@ -27,7 +28,7 @@ def _read_json(path: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-def create_app(config: HealopsConfig, token: str) -> FastAPI:
+def create_app(config: HealopsConfig, token: str, collector: Collector | None = None) -> FastAPI:
     app = FastAPI(title="healops control plane", version=__version__, docs_url=None, redoc_url=None)
 
     def require_token(request: Request) -> None:
@@ -48,6 +49,8 @@ def create_app(config: HealopsConfig, token: str) -> FastAPI:
             return JSONResponse({"error": "runtime has not published a snapshot yet"}, status_code=503,
                                 headers={"Retry-After": "1"})
         snap["load"] = _read_json(config.run_dir / "loadgen.json")
+        if collector is not None:
+            snap["telemetry"] = _telemetry(collector)
         return JSONResponse(snap)
 
     @app.get("/v1/desired-state/log", dependencies=guarded)
@@ -55,3 +58,16 @@ def create_app(config: HealopsConfig, token: str) -> FastAPI:
         return [vars(c) for c in GitRepo(config.desired_state_dir).log(limit=min(max(limit, 1), 500))]
 
     return app
+
+
+def _telemetry(collector: Collector) -> dict[str, Any]:
+    """Latest RED values per service, from the collector's store."""
+    from collectors import names
+
+    out: dict[str, Any] = {}
+    for metric in (names.RED_REQUESTS, names.RED_ERROR_RATIO, names.RED_P99):
+        for name, lbls in collector.store.keys(metric):
+            latest = collector.store.latest(name, lbls)
+            if latest is not None:
+                out.setdefault(dict(lbls)["service"], {})[metric] = latest[1]
+    return {"services": out, "counts": dict(collector.counts)}
