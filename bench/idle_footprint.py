@@ -23,7 +23,7 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as `python bench/...` from a clone
 
-from healops.harness import PlatformProcess, free_port, wait_until
+from healops.harness import PlatformProcess, free_port, http_ok, wait_until
 
 BARE_APP = textwrap.dedent("""
     import uvicorn
@@ -60,21 +60,13 @@ def bare_baseline(window_s: float) -> tuple[float, float]:
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-c", BARE_APP, str(port)])
     try:
-        wait_until(lambda: _ok(f"http://127.0.0.1:{port}/healthz"), 30, what="bare uvicorn")
+        wait_until(lambda: http_ok(f"http://127.0.0.1:{port}/healthz"), 30, what="bare uvicorn")
         rss, cores = sample({proc.pid}, window_s)
         return rss, sum(cores.values())
     finally:
         proc.terminate()
         proc.wait(10)
 
-
-def _ok(url: str) -> bool:
-    import httpx
-
-    try:
-        return httpx.get(url, timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 def main() -> None:

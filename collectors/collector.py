@@ -7,7 +7,7 @@ index and the services' own metrics; the receiver feeds it, the exposition and t
 from __future__ import annotations
 
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -38,6 +38,8 @@ class Collector:
     clock: Callable[[], float] = time.time
     # what came in, per signal: accepted / rejected (malformed items) / refused (whole requests)
     counts: Counter[str] = field(default_factory=Counter)
+    queued_spans: int = 0  # accepted by the receiver, not yet processed
+    cpu_seconds: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))  # parse/extract/process
 
     def __post_init__(self) -> None:
         s = self.settings
@@ -62,3 +64,13 @@ class Collector:
         if now >= self._next_sample:
             self.sample.rotate()
             self._next_sample = now + self.settings.sample_rotate_s
+
+
+def tune_gc_for_ingest() -> None:
+    """Collect young objects every 50,000 allocations instead of 700: the trace path allocates
+    millions of short-lived tuples while holding large long-lived maps, and the default threshold
+    spends a fifth of the CPU rescanning them (measured: ~80k -> ~110k spans/s in process). Call once
+    from a process entry point; it is process-wide."""
+    import gc
+
+    gc.set_threshold(50_000, 20, 100)

@@ -65,10 +65,16 @@ class CollectorExposition(PromCollector):
             signal, _, outcome = key.partition(".")
             items.add_metric([signal, outcome], float(value))
         yield items
+        stages = CounterMetricFamily("healops_collector_cpu_seconds", "CPU time of the trace path by stage",
+                                     labels=["stage"])
+        for stage, seconds in sorted(c.cpu_seconds.items()):
+            stages.add_metric([stage], seconds)
+        yield stages
         gauges = {
             "healops_collector_series": ("Series in the store", len(c.store)),
             "healops_collector_span_metric_series": ("Span-metric label sets", len(c.span_metrics)),
             "healops_collector_pending_halves": ("Service-graph halves waiting for a pair", c.graph.pending()),
+            "healops_collector_queued_spans": ("Spans accepted and not yet processed", c.queued_spans),
         }
         for metric, (doc, value) in gauges.items():
             yield GaugeMetricFamily(metric, doc, value=float(value))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -52,7 +53,6 @@ class ReceiverSettings:
 class OtlpReceiver:
     collector: Collector
     settings: ReceiverSettings = field(default_factory=ReceiverSettings)
-    queued_spans: int = 0
     _queue: asyncio.Queue[tuple[list[Batch], int]] | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -78,10 +78,12 @@ class OtlpReceiver:
         assert self._queue is not None
         while True:
             batches, spans = await self._queue.get()
+            t0 = time.thread_time()
             try:
                 self.collector.traces.process(batches)
             finally:
-                self.queued_spans -= spans
+                self.collector.cpu_seconds["process"] += time.thread_time() - t0
+                self.collector.queued_spans -= spans
                 self._queue.task_done()
             await asyncio.sleep(0)  # let requests in between batches
 
@@ -127,7 +129,7 @@ class OtlpReceiver:
         fmt: otlp_decode.Format = "protobuf"
         try:
             fmt = otlp_decode.media_format(headers.get("content-type", ""))
-            if signal == "traces" and self.queued_spans >= self.settings.max_queued_spans:
+            if signal == "traces" and self.collector.queued_spans >= self.settings.max_queued_spans:
                 await _drain(receive)
                 self.collector.counts[f"{signal}.refused_requests"] += 1
                 await _error(send, 503, "receiver queue full", fmt,
@@ -149,12 +151,16 @@ class OtlpReceiver:
     def _ingest(self, signal: str, body: bytes, fmt: otlp_decode.Format) -> Any:
         c = self.collector
         if signal == "traces":
+            t0 = time.thread_time()
             req = otlp_decode.parse(ExportTraceServiceRequest, body, fmt)
             assert isinstance(req, ExportTraceServiceRequest)
+            t1 = time.thread_time()
             batches, result = c.traces.extract(req)
+            c.cpu_seconds["parse"] += t1 - t0
+            c.cpu_seconds["extract"] += time.thread_time() - t1
             if result.accepted:
                 assert self._queue is not None
-                self.queued_spans += result.accepted
+                self.collector.queued_spans += result.accepted
                 self._queue.put_nowait((batches, result.accepted))
             c.counts["traces.accepted"] += result.accepted
             c.counts["traces.rejected"] += result.rejected

@@ -27,6 +27,11 @@ EdgeListener = Callable[[list[tuple[str, str]], npt.NDArray[np.int64], npt.NDArr
 _NO_SERVER: Half = ("", -1, False, 0, "")
 
 
+def _or(server: str, peer: str) -> str:
+    """The server's own name, or for a virtual edge the peer the client named."""
+    return server or peer
+
+
 @dataclass(frozen=True)
 class EdgeCell:
     """Cumulative totals of one edge (a read-only view for exposition)."""
@@ -93,12 +98,13 @@ class ServiceGraph:
     def pending(self) -> int:
         return len(self._clients) + len(self._servers) + len(self._old_clients) + len(self._old_servers)
 
-    def add_batch(self, clients: list[tuple[bytes, Half]], servers: list[tuple[bytes, Half]]) -> None:
-        """Pair a batch's halves (keyed trace id + client span id) with the waiting ones."""
+    def add_batch(self, clients: dict[bytes, Half], servers: dict[bytes, Half]) -> None:
+        """Pair a batch's halves (keyed trace id + client span id) with the waiting ones; the dicts are
+        consumed."""
         if clients:
-            self._pair(dict(clients), (self._servers, self._old_servers), self._clients, client_first=True)
+            self._pair(clients, (self._servers, self._old_servers), self._clients, client_first=True)
         if servers:
-            self._pair(dict(servers), (self._clients, self._old_clients), self._servers, client_first=False)
+            self._pair(servers, (self._clients, self._old_clients), self._servers, client_first=False)
 
     def _pair(self, incoming: dict[bytes, Half], others: tuple[dict[bytes, Half], dict[bytes, Half]],
               own: dict[bytes, Half], client_first: bool) -> None:
@@ -121,12 +127,20 @@ class ServiceGraph:
     def _record(self, pairs: list[tuple[Half, Half]]) -> None:
         """Aggregate completed (client, server) pairs with one set of numpy calls per batch; a server
         duration of -1 marks a virtual edge (the server never reported; the client named its peer)."""
-        edge_id = self._edge_id
-        eids = np.fromiter((edge_id((c[0], s[0] or c[4])) for c, s in pairs), np.int64, len(pairs))
-        client_ns = np.fromiter((c[1] for c, _ in pairs), np.int64, len(pairs))
-        server_ns = np.fromiter((s[1] for _, s in pairs), np.int64, len(pairs))
-        failed = np.fromiter((c[2] or s[2] for c, s in pairs), np.bool_, len(pairs))
-        ends = np.fromiter((s[3] or c[3] for c, s in pairs), np.int64, len(pairs))
+        clients, servers = zip(*pairs, strict=True)
+        c_service, c_ns, c_failed, c_end, c_peer = zip(*clients, strict=True)
+        s_service, s_ns, s_failed, s_end, _ = zip(*servers, strict=True)
+        n = len(pairs)
+        keys = list(zip(c_service, map(_or, s_service, c_peer), strict=True))
+        gids: list[int | None] = list(map(self._ids.get, keys))
+        if None in gids:
+            gids = [g if g is not None else self._edge_id(k) for g, k in zip(gids, keys, strict=True)]
+        eids = np.fromiter(gids, np.int64, n)
+        client_ns = np.fromiter(c_ns, np.int64, n)
+        server_ns = np.fromiter(s_ns, np.int64, n)
+        failed = np.fromiter(c_failed, np.bool_, n) | np.fromiter(s_failed, np.bool_, n)
+        s_end_a = np.fromiter(s_end, np.int64, n)
+        ends = np.where(s_end_a > 0, s_end_a, np.fromiter(c_end, np.int64, n))
         keep = eids >= 0
         if not keep.all():
             self.dropped += int((~keep).sum())

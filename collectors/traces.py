@@ -4,14 +4,16 @@ each take the whole batch at once (numpy and C-level dict/set operations), not a
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import compress, repeat
 
 import numpy as np
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from collectors.names import UNKNOWN_SERVICE
 from collectors.red import RedAccumulator
-from collectors.service_graph import Half, ServiceGraph
+from collectors.service_graph import ServiceGraph
 from collectors.span_metrics import SpanMetrics
 from collectors.trace_sample import Row, TraceSample
 
@@ -88,12 +90,19 @@ class TracePipeline:
         client = (kind_a == CLIENT) | (kind_a == PRODUCER)
         self.red.add_server_batch(service, end_a[server], dur[server], failed[server])
         dur_l, failed_l = dur.tolist(), failed.tolist()
-        servers: list[tuple[bytes, Half]] = [
-            (tids[i] + parents[i], (service, dur_l[i], failed_l[i], ends[i], ""))
-            for i in np.flatnonzero(server).tolist() if parents[i]]
-        clients: list[tuple[bytes, Half]] = [
-            (tids[i] + sids[i], (service, dur_l[i], failed_l[i], ends[i], _peer(spans, i) if failed_l[i] else ""))
-            for i in np.flatnonzero(client).tolist()]
+        has_parent = np.fromiter(map(len, parents), np.int64, len(rows)) > 0
+        # Halves built with C-level zip/compress/map: no Python code runs per span here.
+        sel = (server & has_parent).tolist()
+        servers = dict(zip(map(bytes.__add__, compress(tids, sel), compress(parents, sel)),
+                           zip(repeat(service), compress(dur_l, sel), compress(failed_l, sel), compress(ends, sel),
+                               repeat("")), strict=False))
+        sel = client.tolist()
+        peers: list[str] | Iterable[str] = repeat("")
+        if failed[client].any():
+            peers = [_peer(spans, i) if failed_l[i] else "" for i in np.flatnonzero(client).tolist()]
+        clients = dict(zip(map(bytes.__add__, compress(tids, sel), compress(sids, sel)),
+                           zip(repeat(service), compress(dur_l, sel), compress(failed_l, sel), compress(ends, sel),
+                               peers), strict=False))
         self.graph.add_batch(clients, servers)
         self.sample.add_batch(service, rows)
 

@@ -32,6 +32,8 @@ class HealopsConfig:
     control_port: int = 7070
     otlp_port: int = 4318
     otlp_endpoint_override: str | None = None
+    source: str = "otlp"  # or "prometheus": read RED series from prometheus_url instead
+    prometheus_url: str = ""
     load_rps: float = 20.0
     default_replicas: int = 2
     reconcile_interval_s: float = 0.5
@@ -84,6 +86,12 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         raise ConfigError(f"{name}={raw!r} is not an integer") from exc
 
 
+def _source(value: str) -> str:
+    if value not in ("otlp", "prometheus"):
+        raise ConfigError(f"HEALOPS_SOURCE={value!r}: use otlp or prometheus")
+    return value
+
+
 def load_config(env: Mapping[str, str] | None = None) -> HealopsConfig:
     """Build the config from ``env`` (default ``os.environ``), read once."""
     env = os.environ if env is None else env
@@ -92,7 +100,7 @@ def load_config(env: Mapping[str, str] | None = None) -> HealopsConfig:
         rps = float(env.get("HEALOPS_LOAD_RPS", base.load_rps))
     except ValueError as exc:
         raise ConfigError(f"HEALOPS_LOAD_RPS={env['HEALOPS_LOAD_RPS']!r} is not a number") from exc
-    return HealopsConfig(
+    cfg = HealopsConfig(
         home=Path(env.get("HEALOPS_HOME", str(base.home))).resolve(),
         host=env.get("HEALOPS_HOST", base.host),
         gateway_port=_int(env, "HEALOPS_GATEWAY_PORT", base.gateway_port),
@@ -100,8 +108,13 @@ def load_config(env: Mapping[str, str] | None = None) -> HealopsConfig:
         otlp_port=_int(env, "HEALOPS_OTLP_PORT", base.otlp_port),
         otlp_endpoint_override=env.get("HEALOPS_OTLP_ENDPOINT") or None,
         load_rps=rps,
+        source=_source(env.get("HEALOPS_SOURCE", base.source)),
+        prometheus_url=env.get("HEALOPS_PROMETHEUS_URL", ""),
         default_replicas=_int(env, "HEALOPS_REPLICAS", base.default_replicas),
     )
+    if cfg.source == "prometheus" and not cfg.prometheus_url:
+        raise ConfigError("HEALOPS_SOURCE=prometheus needs HEALOPS_PROMETHEUS_URL")
+    return cfg
 
 
 def load_or_create_tokens(home: Path) -> Tokens:

@@ -32,6 +32,14 @@ def free_port() -> int:
         return port
 
 
+def http_ok(url: str, timeout_s: float = 1.0) -> bool:
+    """True when ``url`` answers 200 now (a readiness probe for waits)."""
+    try:
+        return httpx.get(url, timeout=timeout_s).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
 def wait_until(predicate: Callable[[], T | None], timeout_s: float, interval_s: float = 0.1,
                what: str = "condition") -> T:
     """Poll ``predicate`` until it returns something truthy; raise TimeoutError naming ``what``."""

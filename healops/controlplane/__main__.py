@@ -9,9 +9,10 @@ from pathlib import Path
 
 import uvicorn
 
-from collectors.collector import Collector
+from collectors.collector import Collector, tune_gc_for_ingest
+from collectors.prometheus_source import PrometheusSource
 from collectors.receiver import OtlpReceiver
-from healops.config import load_config, load_or_create_tokens
+from healops.config import HealopsConfig, load_config, load_or_create_tokens
 from healops.controlplane.app import create_app
 from healops.processes import exit_when_parent_dies
 from healops.serving import serve_all
@@ -29,14 +30,25 @@ def main() -> None:
         exit_when_parent_dies(args.parent_pid)
     config = load_config().with_(home=args.home.resolve(), host=args.host, control_port=args.port)
     tokens = load_or_create_tokens(config.home)
+    tune_gc_for_ingest()
     collector = Collector()
     receiver = OtlpReceiver(collector)
-    asyncio.run(serve_all([
-        uvicorn.Config(create_app(config, tokens.api, collector), host=args.host, port=args.port,
+    asyncio.run(_serve(config, tokens.api, collector, receiver, args))
+
+
+async def _serve(config: HealopsConfig, token: str, collector: Collector, receiver: OtlpReceiver,
+                 args: argparse.Namespace) -> None:
+    poller = None
+    if config.source == "prometheus":
+        poller = asyncio.create_task(PrometheusSource(config.prometheus_url).run(collector.store))
+    await serve_all([
+        uvicorn.Config(create_app(config, token, collector), host=args.host, port=args.port,
                        log_level="warning", access_log=False, timeout_graceful_shutdown=3),
         uvicorn.Config(receiver, host=args.host, port=args.otlp_port, lifespan="on", backlog=4096,
                        log_level="warning", access_log=False, timeout_graceful_shutdown=3),
-    ]))
+    ])
+    if poller is not None:
+        poller.cancel()
 
 
 if __name__ == "__main__":
