@@ -131,6 +131,24 @@ def scale(
     typer.echo(f"committed {sha[:8]}: {service} -> {replicas} replicas")
 
 
+@app.command()
+def detect(
+    file: Path,
+    detector: Annotated[str, typer.Option(help="a registered detector")] = "default",
+    column: Annotated[list[str] | None, typer.Option(help="column to score (default: all but timestamp)")] = None,
+    out: Annotated[Path | None, typer.Option(help="output CSV (default: FILE.scores.csv)")] = None,
+) -> None:
+    """Score a recorded series (one or more columns of a CSV) offline; scores go beside the values."""
+    from detectors.offline import CsvError, score_csv
+
+    target = out or file.with_suffix(".scores.csv")
+    try:
+        summary = score_csv(file, target, detector, column)
+    except (CsvError, KeyError, OSError) as exc:
+        raise _fail(HealopsError(str(exc))) from exc
+    typer.echo(f"wrote {target}: {json.dumps(summary)}")
+
+
 @desired_app.command("log")
 def desired_log(limit: int = 20, home: HomeOpt = None) -> None:
     """Who changed the desired state, what and why."""

@@ -1,0 +1,79 @@
+"""Detector speed: points per second per core for the default detector on one series and on 1,000
+interleaved series (a detector per series, points round-robin, as live scoring sees them), with
+river's HalfSpaceTrees run in the same process on the same points as the baseline. Also memory per
+series. Prints one JSON line last."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pickle
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as `python bench/...` from a clone
+
+from detectors.base import Detector
+from detectors.default import DefaultDetector
+from detectors.synthetic import labelled_stream
+
+
+def plain_hst() -> Detector:
+    from river import anomaly
+
+    model: Detector = anomaly.HalfSpaceTrees(seed=42)
+    return model
+
+
+def rate(make: Callable[[], Detector], values: list[float], series: int) -> float:
+    """Points per CPU second scoring then learning each point, ``series`` detectors round-robin."""
+    detectors = [make() for _ in range(series)]
+    lo, hi = min(values), max(values)
+    xs = [{"value": (v - lo) / (hi - lo)} for v in values]  # in [0, 1], as HalfSpaceTrees needs
+    t0 = time.process_time()
+    for i, x in enumerate(xs):
+        d = detectors[i % series]
+        d.score_one(x)
+        d.learn_one(x)
+    return len(xs) / (time.process_time() - t0)
+
+
+def memory_per_series(count: int = 1000) -> tuple[float, float]:
+    values, _ = labelled_stream(2000)
+    tracemalloc.start()
+    detectors = [DefaultDetector() for _ in range(count)]
+    for d in detectors:
+        for v in values[:400]:
+            d.score_one({"value": v})
+            d.learn_one({"value": v})
+    traced = tracemalloc.get_traced_memory()[0] / count
+    tracemalloc.stop()
+    return traced, len(pickle.dumps(detectors[0]))
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--points", type=int, default=200_000)
+    args = p.parse_args()
+    base, _ = labelled_stream(3000)
+    values = (base * (args.points // len(base) + 1))[: args.points]
+    hst_points = values[: args.points // 4]
+    single = rate(DefaultDetector, values, 1)
+    many = rate(DefaultDetector, values, 1000)
+    hst_single = rate(plain_hst, hst_points, 1)
+    hst_many = rate(plain_hst, hst_points, 1000)
+    mem, pickled = memory_per_series()
+    print(json.dumps({
+        "bench": "detect", "detector": "default", "points": args.points,
+        "points_per_s": round(single), "points_per_s_1000_series": round(many),
+        "hst_points_per_s": round(hst_single), "hst_points_per_s_1000_series": round(hst_many),
+        "ratio_to_hst": round(single / hst_single, 2), "ratio_to_hst_1000_series": round(many / hst_many, 2),
+        "memory_per_series_bytes": round(mem), "pickled_state_bytes": pickled,
+    }))
+
+
+if __name__ == "__main__":
+    main()

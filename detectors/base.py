@@ -1,0 +1,37 @@
+"""The detector contract: river's ``learn_one(x)`` / ``score_one(x) -> float`` (higher is more
+anomalous), so river's anomaly detectors plug in unchanged. ``x`` is a dict of features; a univariate
+series is ``{"value": v}``."""
+
+from __future__ import annotations
+
+import math
+from typing import Protocol, runtime_checkable
+
+Features = dict[str, float]
+
+
+@runtime_checkable
+class Detector(Protocol):
+    def learn_one(self, x: Features) -> None: ...
+
+    def score_one(self, x: Features) -> float: ...
+
+
+def finite(x: Features) -> bool:
+    """NaN or infinite values are not data: they are scored 0 and never learnt."""
+    return all(isinstance(v, int | float) and math.isfinite(v) for v in x.values())
+
+
+class Guarded:
+    """Wraps a detector that has no guard of its own (river's): non-finite input scores 0 and is
+    never learnt, so one NaN cannot poison its state."""
+
+    def __init__(self, inner: Detector) -> None:
+        self.inner = inner
+
+    def learn_one(self, x: Features) -> None:
+        if finite(x):
+            self.inner.learn_one(x)
+
+    def score_one(self, x: Features) -> float:
+        return float(self.inner.score_one(x)) if finite(x) else 0.0
