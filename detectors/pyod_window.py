@@ -37,7 +37,7 @@ class PyodWindow:
         from pyod.models.ecod import ECOD
         from pyod.models.iforest import IForest
 
-        model = ECOD() if self.model_name == "ECOD" else IForest(n_estimators=50, random_state=42)
+        model = ECOD() if self.model_name == "ECOD" else IForest(n_estimators=25, random_state=42)
         model.fit(np.asarray(self._rows, dtype=float))
         self._model = model
         self._since_fit = 0
