@@ -27,17 +27,14 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as `python bench/...` from a clone
 
+from collectors.overload import metric, queued_spans
+from collectors.server import receiver_process
 from collectors.synthetic import SyntheticTraces
-from healops.harness import free_port, http_ok, wait_until
+from healops.harness import wait_until
 
 STAGES = ("parse", "extract", "process")
 
 
-def _metric(url: str, name: str) -> float:
-    for line in httpx.get(f"{url}/metrics", timeout=10).text.splitlines():
-        if line.startswith(name):
-            return float(line.rsplit(" ", 1)[1])
-    return 0.0
 
 
 def _sender(url: str, bodies: list[bytes], seconds: float, threads: int, out: mp.Queue) -> None:  # type: ignore[type-arg]
@@ -111,18 +108,13 @@ def main() -> None:
     p.add_argument("--series", type=int, default=100_000)
     args = p.parse_args()
     bodies = SyntheticTraces().requests(64, spans_per_request=512, now_ns=time.time_ns())
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    receiver = subprocess.Popen([sys.executable, "-m", "collectors.server", "--port", str(port)],
-                                cwd=Path(__file__).resolve().parents[1])
-    try:
-        wait_until(lambda: http_ok(f"{url}/healthz"), 30, 0.2, "the receiver")
+    with receiver_process() as (url, receiver):
         proc = psutil.Process(receiver.pid)
         warm = httpx.post(f"{url}/v1/traces", content=bodies[0], headers={"content-type": "application/x-protobuf"})
         assert warm.status_code == 200
-        wait_until(lambda: _metric(url, "healops_collector_queued_spans") == 0, 30, what="warm-up drained")
-        accepted0 = _metric(url, 'healops_collector_items_total{outcome="accepted",signal="traces"}')
-        stages0 = {st: _metric(url, f'healops_collector_cpu_seconds_total{{stage="{st}"}}') for st in STAGES}
+        wait_until(lambda: queued_spans(url) == 0, 30, what="warm-up drained")
+        accepted0 = metric(url, 'healops_collector_items_total{outcome="accepted",signal="traces"}')
+        stages0 = {st: metric(url, f'healops_collector_cpu_seconds_total{{stage="{st}"}}') for st in STAGES}
         cpu0 = sum(proc.cpu_times()[:2])
         wall0 = time.monotonic()
         peak_rss = proc.memory_info().rss
@@ -133,15 +125,12 @@ def main() -> None:
             peak_rss = max(peak_rss, proc.memory_info().rss)
             time.sleep(0.2)
         sent = results.get()
-        wait_until(lambda: _metric(url, "healops_collector_queued_spans") == 0, 120, what="queue drained")
+        wait_until(lambda: queued_spans(url) == 0, 120, what="queue drained")
         wall = time.monotonic() - wall0
         cpu = sum(proc.cpu_times()[:2]) - cpu0
-        accepted = _metric(url, 'healops_collector_items_total{outcome="accepted",signal="traces"}') - accepted0
-        stages = {st: _metric(url, f'healops_collector_cpu_seconds_total{{stage="{st}"}}') - stages0[st]
+        accepted = metric(url, 'healops_collector_items_total{outcome="accepted",signal="traces"}') - accepted0
+        stages = {st: metric(url, f'healops_collector_cpu_seconds_total{{stage="{st}"}}') - stages0[st]
                   for st in STAGES}
-    finally:
-        receiver.terminate()
-        receiver.wait(10)
     parse_rate = parse_only(bodies)
     per_core = accepted / cpu
     print(json.dumps({

@@ -7,18 +7,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-import httpx
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as `python bench/...` from a clone
 
-from collectors.overload import drive, metric
+from collectors.overload import drive, metric, processed_spans, queued_spans
+from collectors.server import receiver_process
 from collectors.synthetic import SyntheticTraces
-from healops.harness import free_port, http_ok, wait_until
+from healops.harness import wait_until
 
 
 def main() -> None:
@@ -27,22 +25,12 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=12)
     args = p.parse_args()
     bodies = SyntheticTraces().requests(32, spans_per_request=512, now_ns=time.time_ns())
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    proc = subprocess.Popen([sys.executable, "-m", "collectors.server", "--port", str(port)],
-                            cwd=Path(__file__).resolve().parents[1])
-    try:
-        wait_until(lambda: http_ok(f"{url}/healthz"), 30, 0.2, "the receiver")
+    with receiver_process() as (url, proc):
         report = drive(url, bodies, 512, args.seconds, args.threads, proc.pid)
-        wait_until(lambda: metric(url, "healops_collector_queued_spans") == 0, 120, what="queue drained")
+        wait_until(lambda: queued_spans(url) == 0, 120, what="queue drained")
         accepted = metric(url, 'healops_collector_items_total{outcome="accepted",signal="traces"}')
         refused = metric(url, 'healops_collector_items_total{outcome="refused_requests",signal="traces"}')
-        processed = sum(float(line.rsplit(" ", 1)[1]) for line in
-                        httpx.get(f"{url}/metrics", timeout=30).text.splitlines()
-                        if line.startswith("traces_span_metrics_calls_total{"))
-    finally:
-        proc.terminate()
-        proc.wait(10)
+        processed = processed_spans(url)
     print(json.dumps({
         "bench": "overload", "seconds": args.seconds, "sender_threads": args.threads,
         "statuses": {str(k): v for k, v in sorted(report.statuses.items())},

@@ -39,6 +39,18 @@ def metric(url: str, name: str) -> float:
     return 0.0
 
 
+def queued_spans(url: str) -> int:
+    """Spans accepted and not yet processed, from ``/healthz`` (polling ``/metrics`` would render the
+    whole exposition on the receiver's CPU every time and skew what is measured)."""
+    return int(httpx.get(f"{url}/healthz", timeout=30).json()["queued_spans"])
+
+
+def processed_spans(url: str) -> float:
+    """Spans that went all the way into span metrics (sum of every calls counter)."""
+    return sum(float(line.rsplit(" ", 1)[1]) for line in httpx.get(f"{url}/metrics", timeout=30).text.splitlines()
+               if line.startswith("traces_span_metrics_calls_total{"))
+
+
 def drive(url: str, bodies: list[bytes], spans_per_body: int, seconds: float, threads: int,
           pid: int | None = None) -> OverloadReport:
     """Hammer ``url`` from ``threads`` senders that do not back off (worst-case clients) while a

@@ -5,9 +5,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import subprocess
+import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import uvicorn
 
@@ -53,6 +58,26 @@ class ThreadedCollector:
     def stop(self) -> None:
         self.server.should_exit = True
         self.thread.join(10)
+
+
+@contextmanager
+def receiver_process(max_queued_spans: int | None = None) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """A collector in its own process on a free loopback port (as in production, not sharing this
+    process's GIL); yields its URL and process once it answers, and stops it on exit."""
+    from healops.harness import free_port, http_ok, wait_until
+
+    port = free_port()
+    args = [sys.executable, "-m", "collectors.server", "--port", str(port)]
+    if max_queued_spans is not None:
+        args += ["--max-queued-spans", str(max_queued_spans)]
+    proc = subprocess.Popen(args, cwd=Path(__file__).resolve().parents[1])
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: http_ok(f"{url}/healthz"), 30, 0.2, "the receiver")
+        yield url, proc
+    finally:
+        proc.terminate()
+        proc.wait(10)
 
 
 def main() -> None:
