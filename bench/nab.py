@@ -17,19 +17,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as `python bench/...` from a clone
 
+from detectors.base import score_stream
 from detectors.nab_corpus import DEFAULT_ROOT, NabCorpus, NabFile
 from detectors.nab_scorer import score_corpus
 from detectors.registry import REGISTRY, build
 
 
 def run_file(name: str, f: NabFile) -> list[float]:
-    detector = build(name)
-    scores = []
-    for v in f.values:
-        x = {"value": v}
-        scores.append(min(1.0, max(0.0, float(detector.score_one(x)))))
-        detector.learn_one(x)
-    return scores
+    return [min(1.0, max(0.0, s)) for s in score_stream(build(name), f.values)]
 
 
 def write_results(out: Path, name: str, f: NabFile, scores: list[float]) -> None:

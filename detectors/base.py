@@ -5,6 +5,7 @@ series is ``{"value": v}``."""
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from typing import Protocol, runtime_checkable
 
 Features = dict[str, float]
@@ -15,6 +16,23 @@ class Detector(Protocol):
     def learn_one(self, x: Features) -> None: ...
 
     def score_one(self, x: Features) -> float: ...
+
+
+def value_of(x: Features) -> float | None:
+    """The value of a univariate point, or None when it is missing, NaN or infinite (not data)."""
+    for v in x.values():
+        return float(v) if isinstance(v, int | float) and math.isfinite(v) else None
+    return None
+
+
+def score_stream(detector: Detector, values: Iterable[float], name: str = "value") -> list[float]:
+    """Score each point, then learn it: how a streaming, causal detector sees a series."""
+    scores = []
+    for v in values:
+        x = {name: v}
+        scores.append(float(detector.score_one(x)))
+        detector.learn_one(x)
+    return scores
 
 
 def finite(x: Features) -> bool:

@@ -20,7 +20,7 @@ import math
 from collections import deque
 from dataclasses import dataclass, field
 
-from detectors.base import Features
+from detectors.base import Features, value_of
 from detectors.likelihood import Likelihood
 
 
@@ -87,14 +87,8 @@ class DefaultDetector:
             shift = 0.0
         return math.log1p(max(level, change, shift / 2.0))
 
-    @staticmethod
-    def _value(x: Features) -> float | None:
-        for v in x.values():
-            return float(v) if isinstance(v, int | float) and math.isfinite(v) else None
-        return None
-
     def score_one(self, x: Features) -> float:
-        v = self._value(x)
+        v = value_of(x)
         if v is None:
             return 0.0
         raw = self._raw(v)
@@ -106,7 +100,7 @@ class DefaultDetector:
         return score
 
     def learn_one(self, x: Features) -> None:
-        v = self._value(x)
+        v = value_of(x)
         if v is None:
             return
         if self._pending is None or self._pending[0] != v:

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from detectors.base import Features, finite
+from detectors.base import Features, value_of
 from detectors.likelihood import Likelihood
 
 
@@ -49,14 +49,13 @@ class PyodWindow:
         return raw if math.isfinite(raw) else 0.0
 
     def score_one(self, x: Features) -> float:
-        if not finite(x):
-            return 0.0
-        return self.likelihood.score(self._raw(float(next(iter(x.values())))))
+        v = value_of(x)
+        return 0.0 if v is None else self.likelihood.score(self._raw(v))
 
     def learn_one(self, x: Features) -> None:
-        if not finite(x):
+        v = value_of(x)
+        if v is None:
             return
-        v = float(next(iter(x.values())))
         self.likelihood.learn(self._raw(v))
         self._rows.append(self._features(v))
         if len(self._rows) > self.window:

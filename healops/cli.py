@@ -51,7 +51,6 @@ def up(
         cfg = cfg.with_(default_replicas=replicas)
 
     def announce(runtime: Any) -> None:
-        tokens = load_or_create_tokens(cfg.home)
         lines = [
             f"gateway        {cfg.gateway_url}",
             f"control plane  {cfg.control_url}  (token in {cfg.home / 'tokens.json'})",
@@ -62,7 +61,6 @@ def up(
             f"load           {cfg.load_rps} requests/s, open loop",
         ]
         typer.echo("\n".join(["healops is up:", *("  " + line for line in lines)]), err=True)
-        del tokens
 
     watch = None
     if not headless:

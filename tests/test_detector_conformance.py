@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import pytest
 
-from detectors.base import Detector
+from detectors.base import score_stream
 from detectors.registry import REGISTRY, build
 from detectors.synthetic import auc, labelled_stream
 
@@ -21,13 +21,6 @@ def stream_len(name: str) -> int:
     return 600 if name in SLOW else 3000
 
 
-def run(detector: Detector, values: list[float]) -> list[float]:
-    out = []
-    for v in values:
-        x = {"value": v}
-        out.append(detector.score_one(x))
-        detector.learn_one(x)
-    return out
 
 
 def check_scores_before_learning(name: str) -> None:
@@ -37,7 +30,7 @@ def check_scores_before_learning(name: str) -> None:
 
 def check_scores_in_unit_interval(name: str) -> None:
     values, _ = labelled_stream(stream_len(name))
-    assert all(0.0 <= s <= 1.0 for s in run(build(name), values))
+    assert all(0.0 <= s <= 1.0 for s in score_stream(build(name), values))
 
 
 def check_does_not_mutate_input(name: str) -> None:
@@ -54,24 +47,24 @@ def check_pickle_round_trip(name: str) -> None:
     values, _ = labelled_stream(stream_len(name))
     half = len(values) // 2
     d = build(name)
-    run(d, values[:half])
+    score_stream(d, values[:half])
     clone = pickle.loads(pickle.dumps(d))  # noqa: S301 - our own bytes, round-tripped in memory
-    assert run(clone, values[half:]) == run(copy.deepcopy(d), values[half:])
+    assert score_stream(clone, values[half:]) == score_stream(copy.deepcopy(d), values[half:])
 
 
 def check_bounded_memory(name: str) -> None:
     values, _ = labelled_stream(stream_len(name))
     d = build(name)
-    run(d, values)
+    score_stream(d, values)
     size_a = len(pickle.dumps(d))
-    run(d, values * 2)
+    score_stream(d, values * 2)
     size_b = len(pickle.dumps(d))
     assert size_b < size_a * 1.2 + 4096, f"state grew from {size_a} to {size_b} bytes"
 
 
 def check_beats_random_on_injected_anomalies(name: str) -> None:
     values, labels = labelled_stream(max(1200, stream_len(name)))  # the first anomalies start at 600
-    scores = run(build(name), values)
+    scores = score_stream(build(name), values)
     warm = 300
     area = auc(scores[warm:], labels[warm:])
     assert area > 0.6, f"AUC {area:.3f}: not better than random (0.5)"
@@ -81,12 +74,12 @@ def check_non_finite_input_neither_crashes_nor_poisons(name: str) -> None:
     values, _ = labelled_stream(stream_len(name))
     clean, dirty = build(name), build(name)
     cut = len(values) // 2
-    run(clean, values[:cut])
-    run(dirty, values[:cut])
+    score_stream(clean, values[:cut])
+    score_stream(dirty, values[:cut])
     for bad in (float("nan"), float("inf"), float("-inf")):
         assert dirty.score_one({"value": bad}) == 0.0
         dirty.learn_one({"value": bad})
-    assert run(dirty, values[cut:]) == pytest.approx(run(clean, values[cut:]), abs=1e-9)
+    assert score_stream(dirty, values[cut:]) == pytest.approx(score_stream(clean, values[cut:]), abs=1e-9)
 
 
 CHECKS: list[Callable[[str], None]] = [

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from workloads.manifest import GatewayPolicy
+
 
 @dataclass(frozen=True)
 class Endpoint:
@@ -34,12 +36,12 @@ class ServiceRoute:
 class Cluster:
     revision: str = ""
     services: dict[str, ServiceRoute] = field(default_factory=dict)
-    gateway: dict[str, Any] = field(default_factory=dict)
+    gateway: GatewayPolicy | None = None  # validated once here, not on every request
 
     def to_json(self) -> dict[str, Any]:
         return {
             "revision": self.revision,
-            "gateway": self.gateway,
+            "gateway": self.gateway.model_dump(by_alias=True, mode="json") if self.gateway else None,
             "services": {
                 name: {"canaryWeight": r.canary_weight, "flags": r.flags,
                        "endpoints": [vars(e) for e in r.endpoints]}
@@ -57,7 +59,9 @@ class Cluster:
             )
             for name, s in data.get("services", {}).items()
         }
-        return cls(str(data.get("revision", "")), services, dict(data.get("gateway", {})))
+        raw_gateway = data.get("gateway")
+        gateway = GatewayPolicy.model_validate(raw_gateway) if raw_gateway is not None else None
+        return cls(str(data.get("revision", "")), services, gateway)
 
 
 class DiscoveryWatcher:

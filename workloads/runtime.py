@@ -202,7 +202,7 @@ class Runtime:
     # -- publishing --------------------------------------------------------------------------------
     def cluster(self) -> Cluster:
         services: dict[str, ServiceRoute] = {}
-        gateway: dict[str, Any] = {}
+        gateway = None
         if self.desired is not None:
             for name, m in self.desired.services.items():
                 eps = tuple(Endpoint(r.url, r.instance, r.version, r.track) for r in self.replicas
@@ -211,7 +211,7 @@ class Runtime:
                 weight = m.spec.canary.weight if m.spec.canary else 0
                 services[name] = ServiceRoute(eps, weight, dict(m.spec.feature_flags))
                 if m.spec.gateway is not None:
-                    gateway = m.spec.gateway.model_dump(by_alias=True, mode="json")
+                    gateway = m.spec.gateway
         return Cluster(self.desired.revision if self.desired else "", services, gateway)
 
     def publish(self) -> None:

@@ -29,7 +29,6 @@ from workloads.catalog import GATEWAY, Call, Endpoint, ServiceSpec
 from workloads.discovery import DiscoveryWatcher
 from workloads.faults import FAULT_ADAPTER, FaultState, run_cpu_burner
 from workloads.gateway_policy import Breakers, RateLimiter
-from workloads.manifest import CircuitBreaker as BreakerPolicy
 
 
 class DownstreamError(Exception):
@@ -100,7 +99,7 @@ def _handler(ctx: ServiceContext, ep: Endpoint, client: httpx.AsyncClient,
     async def handle(request: Request) -> JSONResponse:
         if is_gateway:
             policy = ctx.watcher.cluster.gateway
-            wait = ctx.limiter.check(ep.path, policy.get("rateLimits", {}).get(ep.path))
+            wait = ctx.limiter.check(ep.path, policy.rate_limits.get(ep.path) if policy else None)
             if wait > 0:
                 return JSONResponse({"error": "rate limited", "route": ep.path}, status_code=429,
                                     headers={"Retry-After": str(max(1, round(wait)))})
@@ -152,9 +151,8 @@ async def _guarded(ctx: ServiceContext, client: httpx.AsyncClient, balancer: Bal
     """A downstream call, through the gateway's circuit breaker for that downstream when there is one."""
     breaker = None
     if use_breaker:
-        raw = ctx.watcher.cluster.gateway.get("circuitBreakers", {}).get(call.service)
-        policy = BreakerPolicy.model_validate(raw) if raw is not None else None
-        breaker = ctx.breakers.get(call.service, policy)
+        gateway = ctx.watcher.cluster.gateway
+        breaker = ctx.breakers.get(call.service, gateway.circuit_breakers.get(call.service) if gateway else None)
     if breaker is not None and not breaker.allow():
         raise DownstreamError(call.service, 503, "circuit open")
     try:
