@@ -3,11 +3,13 @@
 Requests are bucketed by when they ended (event time), not when their spans arrived: exporters batch,
 so arrival time would smear a spike across seconds. A step closes ``lateness_s`` after it ends; a span
 that arrives later is counted in ``late`` and left out of the series (it is still in the cumulative
-span metrics). Percentiles are exact over at most ``max_samples`` durations a step (reservoir beyond).
+span metrics). Percentiles are exact over at most ``max_samples`` durations a step (reservoir beyond); so are the
+counts of requests slower than each latency-SLI threshold (``red.slow_per_s``).
 """
 
 from __future__ import annotations
 
+import bisect
 import math
 import random
 from collections.abc import Callable
@@ -44,6 +46,7 @@ class RedAccumulator:
     max_samples: int = 10_000
     late: int = 0
     listeners: list[StepListener] = field(default_factory=list)
+    slow_thresholds_ms: tuple[float, ...] = ()  # per step, requests slower than each (latency SLIs)
     rng: random.Random = field(default_factory=lambda: random.Random(0))
     _services: dict[tuple[Any, ...], _Cell] = field(default_factory=dict)  # (step, service)
     _edges: dict[tuple[Any, ...], _Cell] = field(default_factory=dict)  # (step, client, server)
@@ -133,6 +136,9 @@ class RedAccumulator:
             put(names.RED_P50, lbls, quantile(d, 0.50))
             put(names.RED_P95, lbls, quantile(d, 0.95))
             put(names.RED_P99, lbls, quantile(d, 0.99))
+            for threshold in self.slow_thresholds_ms:
+                slow = len(d) - bisect.bisect_right(d, threshold)
+                put(names.RED_SLOW, (*lbls, ("threshold_ms", f"{threshold:g}")), slow / len(d) * cell.count * per_s)
         for ekey in [k for k in self._edges if k[0] == step]:
             cell = self._edges.pop(ekey)
             elbls = (("client", ekey[1]), ("server", ekey[2]))

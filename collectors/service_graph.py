@@ -81,6 +81,10 @@ class ServiceGraph:
                               float(self._client_sum[i]))
                 for i, key in enumerate(self._keys)}
 
+    def edge_keys(self) -> list[tuple[str, str]]:
+        """Every (client, server) edge seen so far, cheaply (no histogram copies)."""
+        return list(self._keys)
+
     def _edge_id(self, key: tuple[str, str]) -> int:
         gid = self._ids.get(key)
         if gid is not None:

@@ -59,6 +59,7 @@ def up(
             f"desired state  {cfg.desired_state_dir}  (git log is the audit trail)",
             f"logs           {cfg.log_dir}",
             f"load           {cfg.load_rps} requests/s, open loop",
+            "incidents      healops incidents  (API: /v1/incidents, /v1/incidents/stream)",
         ]
         typer.echo("\n".join(["healops is up:", *("  " + line for line in lines)]), err=True)
 
@@ -145,6 +146,51 @@ def detect(
     except (CsvError, KeyError, OSError) as exc:
         raise _fail(HealopsError(str(exc))) from exc
     typer.echo(f"wrote {target}: {json.dumps(summary)}")
+
+
+@app.command()
+def rca(
+    metrics: Annotated[Path, typer.Option(help="folder with one CSV of metrics per service (SERVICE.csv)")],
+    graph: Annotated[Path, typer.Option(help="call graph: 'caller -> callee' lines or JSON pairs")],
+    at: Annotated[str, typer.Option(help="when the trouble started: unix seconds or ISO 8601")],
+    baseline: Annotated[float, typer.Option(help="seconds before --at taken as normal")] = 600.0,
+) -> None:
+    """Rank the likely root-cause services of recorded trouble (post-mortems); prints JSON."""
+    from detectors.rca import rank
+    from detectors.rca_offline import load_graph, load_metrics, parse_time
+
+    try:
+        start = parse_time(at)
+        ranking = rank(load_metrics(metrics), load_graph(graph), start, baseline_s=baseline)
+    except (HealopsError, ValueError, OSError) as exc:
+        raise _fail(exc) from exc
+    typer.echo(json.dumps({"at": start, "ranking": [r.to_json() for r in ranking]}, indent=2))
+
+
+@app.command()
+def incidents(
+    state: Annotated[str, typer.Option(help="active, open, mitigating, resolved or all")] = "active",
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    url: Annotated[str | None, typer.Option(help="control-plane URL")] = None,
+    token: Annotated[str | None, typer.Option(help="control-plane token")] = None,
+    home: HomeOpt = None,
+) -> None:
+    """List incidents with their likely root cause."""
+    query = "" if state == "all" else f"?state={state}"
+    found = _api(_config(home), url, token, f"/v1/incidents{query}")
+    if as_json:
+        typer.echo(json.dumps(found, indent=2))
+        return
+    import time
+
+    for inc in found:
+        top = inc["ranking"][0] if inc["ranking"] else None
+        opened = time.strftime("%H:%M:%S", time.localtime(inc["opened_at"]))
+        typer.echo(f"{inc['id']}  {inc['state']:<10} {inc['severity']:<8} opened {opened}  {inc['title']}")
+        if top:
+            typer.echo(f"    root cause? {top['service']} ({top['score']:.2f}): {top['reason']}")
+    if not found:
+        typer.echo(f"no {state} incidents")
 
 
 @desired_app.command("log")

@@ -37,6 +37,9 @@ class HealopsConfig:
     load_rps: float = 20.0
     default_replicas: int = 2
     reconcile_interval_s: float = 0.5
+    slo_paths: tuple[Path, ...] = ()  # OpenSLO files or folders; empty: the platform's defaults
+    slo_time_scale: float = 120.0  # burn-rate windows are divided by this (1 h -> 30 s)
+    red_lateness_s: float = 1.0  # a RED step closes this long after it ends (spans arrive every 0.5 s)
     extra_env: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -58,6 +61,10 @@ class HealopsConfig:
     @property
     def snapshot_file(self) -> Path:
         return self.run_dir / "runtime.json"
+
+    @property
+    def incident_db(self) -> Path:
+        return self.home / "incidents.db"
 
     @property
     def gateway_url(self) -> str:
@@ -86,6 +93,19 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         raise ConfigError(f"{name}={raw!r} is not an integer") from exc
 
 
+def _positive(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name}={raw!r} is not a number") from exc
+    if not value > 0:
+        raise ConfigError(f"{name}={raw!r} must be positive")
+    return value
+
+
 def _source(value: str) -> str:
     if value not in ("otlp", "prometheus"):
         raise ConfigError(f"HEALOPS_SOURCE={value!r}: use otlp or prometheus")
@@ -111,6 +131,9 @@ def load_config(env: Mapping[str, str] | None = None) -> HealopsConfig:
         source=_source(env.get("HEALOPS_SOURCE", base.source)),
         prometheus_url=env.get("HEALOPS_PROMETHEUS_URL", ""),
         default_replicas=_int(env, "HEALOPS_REPLICAS", base.default_replicas),
+        slo_paths=tuple(Path(p) for p in env.get("HEALOPS_SLO_PATHS", "").split(os.pathsep) if p),
+        slo_time_scale=_positive(env, "HEALOPS_SLO_TIME_SCALE", base.slo_time_scale),
+        red_lateness_s=_positive(env, "HEALOPS_RED_LATENESS_S", base.red_lateness_s),
     )
     if cfg.source == "prometheus" and not cfg.prometheus_url:
         raise ConfigError("HEALOPS_SOURCE=prometheus needs HEALOPS_PROMETHEUS_URL")

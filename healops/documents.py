@@ -12,19 +12,22 @@ from pathlib import Path
 from typing import TypeVar
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from healops.errors import DocumentError, Problem
 
 M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
 
 
-def _line_of(node: yaml.Node | None, loc: Sequence[int | str]) -> int | None:
-    """Follow ``loc`` through the YAML node tree; return the 1-based line of the deepest match."""
+def _locate(node: yaml.Node | None, loc: Sequence[int | str]) -> tuple[int | None, list[int | str]]:
+    """Follow ``loc`` through the YAML node tree: the 1-based line of the deepest match, and the parts
+    of ``loc`` that are really in the document (pydantic adds union tags, e.g. a model's name)."""
     if node is None:
-        return None
+        return None, list(loc)
     line = node.start_mark.line + 1
-    for part in loc:
+    matched: list[int | str] = []
+    for i, part in enumerate(loc):
         child: yaml.Node | None = None
         if isinstance(node, yaml.MappingNode):
             for key, value in node.value:
@@ -34,10 +37,17 @@ def _line_of(node: yaml.Node | None, loc: Sequence[int | str]) -> int | None:
         elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
             child = node.value[part]
         if child is None:
-            return line
+            if isinstance(part, str) and part[:1].isupper():
+                continue  # a union tag, not a key: look for the next part at the same place
+            return line, matched + list(loc[i:])
         node = child
+        matched.append(part)
         line = node.start_mark.line + 1
-    return line
+    return line, matched
+
+
+def _line_of(node: yaml.Node | None, loc: Sequence[int | str]) -> int | None:
+    return _locate(node, loc)[0]
 
 
 def _field(loc: Sequence[int | str]) -> str:
@@ -66,6 +76,35 @@ def parse_yaml_model(text: str, model: type[M], source: str) -> M:
             loc = [p for p in err["loc"] if isinstance(p, int | str)]
             problems.append(Problem(source, _line_of(node, loc), _field(loc), err["msg"]))
         raise DocumentError(problems) from exc
+
+
+def parse_yaml_documents(text: str, adapter: TypeAdapter[T], source: str) -> list[T]:
+    """Validate every document of a multi-document YAML stream (``---`` separated) with ``adapter``;
+    report all problems of all documents at once, each with its line in the file."""
+    try:
+        nodes = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
+        docs = list(yaml.safe_load_all(text))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        raise DocumentError([Problem(source, line, "", f"not valid YAML: {exc}")]) from exc
+    out: list[T] = []
+    problems: list[Problem] = []
+    for node, data in zip(nodes, docs, strict=True):
+        if data is None:
+            continue
+        if not isinstance(data, dict):
+            problems.append(Problem(source, node.start_mark.line + 1, "", "expected a mapping"))
+            continue
+        try:
+            out.append(adapter.validate_python(data))
+        except ValidationError as exc:
+            for err in exc.errors():
+                line, path = _locate(node, [p for p in err["loc"] if isinstance(p, int | str)])
+                problems.append(Problem(source, line, _field(path), err["msg"]))
+    if problems:
+        raise DocumentError(problems)
+    return out
 
 
 def load_yaml_model(path: Path, model: type[M]) -> M:

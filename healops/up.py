@@ -26,6 +26,8 @@ from workloads.runtime import Runtime
 
 def _check_port_free(host: str, port: int, what: str) -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        # as the servers will bind: connections of a just-stopped run in TIME_WAIT do not count
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((host, port))
         except OSError as exc:
@@ -69,6 +71,9 @@ async def run_up(config: HealopsConfig, on_ready: Callable[[Runtime], None] | No
     _check_port_free(config.host, config.gateway_port, "gateway")
     _check_port_free(config.host, config.control_port, "control-plane")
     _check_port_free(config.host, config.otlp_port, "OTLP receiver")
+    from detectors.openslo import DEFAULT_DIR, load_slos
+
+    load_slos(list(config.slo_paths) or [DEFAULT_DIR], config.slo_time_scale)  # a bad SLO file stops us here, named
     _claim_pidfile(config)
     tokens = load_or_create_tokens(config.home)
     repo = DesiredStateRepo(config.desired_state_dir)

@@ -20,8 +20,8 @@ import pytest
 from healops.harness import free_port, http_ok, wait_until
 
 
-def require_binary(name: str) -> str:
-    path = shutil.which(name)
+def require_binary(name: str, *aliases: str) -> str:
+    path = next((p for p in map(shutil.which, (name, *aliases)) if p), None)
     if path is None:
         message = f"{name} is not installed (Debian package; .ci/run installs it)"
         if os.environ.get("CI") == "true":
@@ -42,17 +42,50 @@ def prometheus(tmp: Path, scrape_targets: list[str], interval_s: int = 1) -> Ite
           - job_name: healops
             static_configs: [{{targets: {scrape_targets!r}}}]
     """))
-    proc = subprocess.Popen([binary, f"--config.file={config}", f"--storage.tsdb.path={tmp / 'tsdb'}",
-                             f"--web.listen-address=127.0.0.1:{port}", "--log.level=warn"],
-                            stdout=subprocess.DEVNULL, stderr=(tmp / "prometheus.log").open("w"))
+    with _serving([binary, f"--config.file={config}", f"--storage.tsdb.path={tmp / 'tsdb'}",
+                   f"--web.listen-address=127.0.0.1:{port}", "--log.level=warn"], port, tmp / "prometheus.log") as url:
+        yield url
+
+
+@contextmanager
+def _serving(argv: list[str], port: int, log: Path) -> Iterator[str]:
+    """Run a server binary until its ``/-/ready`` answers (Prometheus and Alertmanager both have it)."""
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=log.open("w"))
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_until(lambda: http_ok(f"{url}/-/ready"), 30, 0.2, "Prometheus to be ready")
+        wait_until(lambda: http_ok(f"{url}/-/ready"), 30, 0.2, f"{Path(argv[0]).name} to be ready")
         yield url
     finally:
         proc.terminate()
         proc.wait(10)
 
+
+@contextmanager
+def alertmanager(tmp: Path, webhook_url: str, token: str) -> Iterator[str]:
+    """A real Alertmanager (clustering off) sending every group to ``webhook_url`` with a bearer
+    token, quickly (1 s group interval, 2 s repeat) so a test sees re-sends; yields its URL."""
+    binary = require_binary("prometheus-alertmanager", "alertmanager")  # Debian names it so
+    port = free_port()
+    config = tmp / "alertmanager.yml"
+    config.write_text(textwrap.dedent(f"""
+        route:
+          receiver: healops
+          group_by: [alertname, service]
+          group_wait: 1s
+          group_interval: 1s
+          repeat_interval: 2s
+        receivers:
+          - name: healops
+            webhook_configs:
+              - url: {webhook_url}
+                send_resolved: true
+                http_config:
+                  authorization: {{credentials: {token}}}
+    """))
+    with _serving([binary, f"--config.file={config}", f"--storage.path={tmp / 'am-data'}",
+                   f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address=", "--log.level=warn"],
+                  port, tmp / "alertmanager.log") as url:
+        yield url
 
 
 def instant(url: str, query: str) -> list[dict[str, object]]:

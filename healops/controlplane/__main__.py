@@ -1,5 +1,6 @@
 """``python -m healops.controlplane``: the control-plane API and the OTLP collector, one process
-(started by ``healops up``). Detectors and the API read the collector's store in memory."""
+(started by ``healops up``). Detection and the API read the collector's store in memory; incidents
+are kept in SQLite under the state directory."""
 
 from __future__ import annotations
 
@@ -9,11 +10,14 @@ from pathlib import Path
 
 import uvicorn
 
-from collectors.collector import Collector, tune_gc_for_ingest
+from collectors.collector import Collector, CollectorSettings, tune_gc_for_ingest
 from collectors.prometheus_source import PrometheusSource
 from collectors.receiver import OtlpReceiver
+from detectors.openslo import DEFAULT_DIR, CompiledSlo, load_slos
 from healops.config import HealopsConfig, load_config, load_or_create_tokens
 from healops.controlplane.app import create_app
+from healops.controlplane.detection import DetectionEngine
+from healops.incident_store import IncidentStore
 from healops.processes import exit_when_parent_dies
 from healops.serving import serve_all
 
@@ -31,24 +35,28 @@ def main() -> None:
     config = load_config().with_(home=args.home.resolve(), host=args.host, control_port=args.port)
     tokens = load_or_create_tokens(config.home)
     tune_gc_for_ingest()
-    collector = Collector()
+    slos = load_slos(list(config.slo_paths) or [DEFAULT_DIR], config.slo_time_scale)  # refuse bad files at start
+    collector = Collector(CollectorSettings(lateness_s=config.red_lateness_s))
     receiver = OtlpReceiver(collector)
-    asyncio.run(_serve(config, tokens.api, collector, receiver, args))
+    asyncio.run(_serve(config, tokens.api, collector, receiver, slos, args))
 
 
 async def _serve(config: HealopsConfig, token: str, collector: Collector, receiver: OtlpReceiver,
-                 args: argparse.Namespace) -> None:
-    poller = None
+                 slos: list[CompiledSlo], args: argparse.Namespace) -> None:
+    store = IncidentStore(config.incident_db)
+    engine = DetectionEngine(collector, store, slos, config.snapshot_file)
+    tasks = [asyncio.create_task(engine.run())]
     if config.source == "prometheus":
-        poller = asyncio.create_task(PrometheusSource(config.prometheus_url).run(collector.store))
+        tasks.append(asyncio.create_task(PrometheusSource(config.prometheus_url).run(collector.store)))
     await serve_all([
-        uvicorn.Config(create_app(config, token, collector), host=args.host, port=args.port,
+        uvicorn.Config(create_app(config, token, collector, engine), host=args.host, port=args.port,
                        log_level="warning", access_log=False, timeout_graceful_shutdown=3),
         uvicorn.Config(receiver, host=args.host, port=args.otlp_port, lifespan="on", backlog=4096,
                        log_level="warning", access_log=False, timeout_graceful_shutdown=3),
     ])
-    if poller is not None:
-        poller.cancel()
+    for task in tasks:
+        task.cancel()
+    store.close()
 
 
 if __name__ == "__main__":

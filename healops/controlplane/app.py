@@ -17,6 +17,8 @@ from collectors.collector import Collector
 from healops import __version__
 from healops.auth import bearer_ok
 from healops.config import HealopsConfig
+from healops.controlplane.detection import DetectionEngine
+from healops.controlplane.incidents_api import incidents_router
 from healops.gitrepo import GitRepo
 
 
@@ -28,7 +30,8 @@ def _read_json(path: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-def create_app(config: HealopsConfig, token: str, collector: Collector | None = None) -> FastAPI:
+def create_app(config: HealopsConfig, token: str, collector: Collector | None = None,
+               engine: DetectionEngine | None = None) -> FastAPI:
     app = FastAPI(title="healops control plane", version=__version__, docs_url=None, redoc_url=None)
 
     def require_token(request: Request) -> None:
@@ -57,6 +60,8 @@ def create_app(config: HealopsConfig, token: str, collector: Collector | None = 
     def desired_log(limit: int = 50) -> list[dict[str, Any]]:
         return [vars(c) for c in GitRepo(config.desired_state_dir).log(limit=min(max(limit, 1), 500))]
 
+    if engine is not None:
+        app.include_router(incidents_router(engine), dependencies=guarded)
     return app
 
 

@@ -1,0 +1,224 @@
+"""Fault harness: inject each single fault kind into each service of the running platform under
+load and score detection (time to detect, root cause rank, incidents per fault), then a fault-free
+run of the same platform, recovered, for false incidents.
+
+Everything is real: ``healops up --headless`` with its load generator, faults through the services'
+admin API (every replica of the service), incidents read from the control-plane API. With
+remediation off the harness itself repairs what a fault leaves broken (a crashed service is
+restarted by a desired-state commit, as an operator would) and waits for every incident to resolve
+before the next case. Root cause is read ``--rank-after-s`` after the incident opened (what the
+on-call engineer sees when they open the page).
+
+Prints one JSON line last: mttd_p50_s, mttd_p95_s, rca_top1, rca_top3, incidents_per_fault,
+false_incidents, with a row per fault kind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as `python bench/...` from a clone
+
+from healops.harness import PlatformProcess, wait_until
+from workloads.catalog import SERVICES
+
+PARAMS: dict[str, dict[str, Any]] = {
+    "crash": {"exit_code": 137, "delay_s": 0.2},  # the replica answers the injection, then dies
+    "hang": {},
+    "latency": {"ms": 100},
+    "error_rate": {"rate": 0.2},
+    "cpu_burn": {"utilization": 0.8},
+    "memory_leak": {"mb_per_s": 8, "max_mb": 512},
+    "dependency_failure": {"mode": "error"},
+}
+KINDS = tuple(PARAMS)
+
+
+@dataclass
+class Case:
+    kind: str
+    service: str
+    params: dict[str, Any]
+    detected_s: float | None = None
+    top1: bool = False
+    top3: bool = False
+    ranking: list[str] = field(default_factory=list)
+    incidents: int = 0
+    note: str = ""
+
+
+def cases(quick: bool) -> list[Case]:
+    out: list[Case] = []
+    names = list(SERVICES)
+    for i, kind in enumerate(KINDS):
+        candidates = names if not quick else names[i % len(names):] + names[:i % len(names)]
+        for service in candidates:
+            params = dict(PARAMS[kind])
+            if kind == "dependency_failure":
+                downstream = sorted(SERVICES[service].downstreams())
+                if not downstream:
+                    continue
+                params["target"] = downstream[0]
+            out.append(Case(kind, service, params))
+            if quick:
+                break
+    return out
+
+
+class Platform:
+    def __init__(self, proc: PlatformProcess) -> None:
+        self.proc = proc
+        self.http = httpx.Client(timeout=10)
+
+    def incidents(self) -> list[dict[str, Any]]:
+        resp = self.http.get(f"{self.proc.control_url}/v1/incidents", params={"limit": 200},
+                             headers=self.proc.api_headers)
+        resp.raise_for_status()
+        data: list[dict[str, Any]] = resp.json()
+        return data
+
+    def detection(self) -> dict[str, Any]:
+        resp = self.http.get(f"{self.proc.control_url}/v1/detection", headers=self.proc.api_headers)
+        resp.raise_for_status()
+        data: dict[str, Any] = resp.json()
+        return data
+
+    def active(self) -> list[dict[str, Any]]:
+        return [i for i in self.incidents() if i["state"] != "resolved"]
+
+    def inject(self, case: Case, ttl_s: float) -> None:
+        body = {"kind": case.kind, "ttl_s": ttl_s, **case.params}
+        replicas = [r for r in self.proc.replicas_of(case.service) if r["state"] == "ready"]
+        for r in replicas:
+            resp = self.http.post(f"http://127.0.0.1:{r['port']}/admin/faults", json=body,
+                                  headers=self.proc.admin_headers)
+            resp.raise_for_status()
+
+    def clear(self, service: str) -> None:
+        for r in self.proc.replicas_of(service):
+            if r["state"] == "ready":
+                with contextlib.suppress(httpx.HTTPError):  # a hung or dying replica: its fault expires
+                    self.http.delete(f"http://127.0.0.1:{r['port']}/admin/faults", headers=self.proc.admin_headers)
+
+    def repair(self, service: str) -> None:
+        """What an operator does with remediation off: restart a service that lost replicas."""
+        if any(r["state"] != "ready" for r in self.proc.replicas_of(service)):
+            self.proc.repo.restart(service, "fault harness: repair after a crash case",
+                                   datetime.now(UTC).isoformat(timespec="seconds"))
+        wait_until(self.proc.all_ready, 90, 0.5, f"{service} to be ready again")
+
+
+def run_case(p: Platform, case: Case, fault_s: float, detect_timeout_s: float, rank_after_s: float) -> None:
+    t0 = time.time()
+    p.inject(case, fault_s)
+    found: dict[str, Any] | None = None
+    while time.time() - t0 < detect_timeout_s:
+        new = [i for i in p.incidents() if i["opened_at"] >= t0 - 0.5]
+        if new:
+            found = min(new, key=lambda i: i["opened_at"])
+            break
+        time.sleep(0.2)
+    if found is not None:
+        case.detected_s = round(found["opened_at"] - t0, 2)
+        time.sleep(max(0.0, found["opened_at"] + rank_after_s - time.time()))
+        inc = next((i for i in p.incidents() if i["id"] == found["id"]), found)
+        case.ranking = [r["service"] for r in inc["ranking"]]
+        case.top1 = case.ranking[:1] == [case.service]
+        case.top3 = case.service in case.ranking[:3]
+    time.sleep(max(0.0, t0 + fault_s - time.time()))
+    p.clear(case.service)
+    p.repair(case.service)
+    settle = time.time() + 90
+    while time.time() < settle and p.active():
+        time.sleep(1.0)
+    case.incidents = sum(1 for i in p.incidents() if i["opened_at"] >= t0 - 0.5)
+    if p.active():
+        case.note = "an incident was still active 90 s after the fault ended"
+
+
+def pct(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    s = sorted(values)
+    return s[min(len(s) - 1, max(0, round(q * (len(s) - 1))))]
+
+
+def summary(all_cases: list[Case], false_incidents: int, fault_free_s: float, startup: int) -> dict[str, Any]:
+    detected = [c.detected_s for c in all_cases if c.detected_s is not None]
+    rows = {}
+    for kind in KINDS:
+        mine = [c for c in all_cases if c.kind == kind]
+        if not mine:
+            continue
+        d = [c.detected_s for c in mine if c.detected_s is not None]
+        rows[kind] = {"cases": len(mine), "detected": len(d), "mttd_p50_s": pct(d, 0.5),
+                      "mttd_max_s": max(d, default=None),
+                      "top1": sum(c.top1 for c in mine) / len(mine), "top3": sum(c.top3 for c in mine) / len(mine),
+                      "incidents_per_fault": statistics.mean(c.incidents for c in mine)}
+    n = len(all_cases)
+    return {
+        "bench": "faults", "remediation": "off", "cases": n, "detected": len(detected),
+        "mttd_p50_s": pct(detected, 0.5), "mttd_p95_s": pct(detected, 0.95),
+        "rca_top1": round(sum(c.top1 for c in all_cases) / n, 3) if n else None,
+        "rca_top3": round(sum(c.top3 for c in all_cases) / n, 3) if n else None,
+        "incidents_per_fault": round(statistics.mean(c.incidents for c in all_cases), 2) if n else None,
+        "false_incidents": false_incidents, "fault_free_s": fault_free_s, "startup_incidents": startup,
+        "by_kind": rows,
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--remediation", choices=["off"], default="off",
+                    help="'on' arrives with the remediation engine")
+    ap.add_argument("--quick", action="store_true", help="one case per fault kind")
+    ap.add_argument("--rps", type=float, default=20.0)
+    ap.add_argument("--warmup-s", type=float, default=150.0)
+    ap.add_argument("--fault-free-s", type=float, default=None, help="default 1800 (quick: 120)")
+    ap.add_argument("--fault-s", type=float, default=20.0)
+    ap.add_argument("--detect-timeout-s", type=float, default=30.0)
+    ap.add_argument("--rank-after-s", type=float, default=5.0)
+    ap.add_argument("--kinds", nargs="*", choices=KINDS, default=None)
+    ap.add_argument("--out", type=Path, default=None, help="also write per-case rows as JSON here")
+    args = ap.parse_args()
+    fault_free_s = args.fault_free_s if args.fault_free_s is not None else (120.0 if args.quick else 1800.0)
+    todo = [c for c in cases(args.quick) if args.kinds is None or c.kind in args.kinds]
+    with tempfile.TemporaryDirectory(prefix="healops-faults-") as tmp:
+        proc = PlatformProcess(Path(tmp) / "home", rps=args.rps, replicas=2).start()
+        p = Platform(proc)
+        try:
+            time.sleep(args.warmup_s)
+            startup_incidents = len(p.incidents())
+            wait_until(lambda: not p.active(), 120, 1.0, "start-up incidents to resolve")
+            for case in todo:
+                run_case(p, case, args.fault_s, args.detect_timeout_s, args.rank_after_s)
+                print(json.dumps({"case": asdict(case)}), file=sys.stderr, flush=True)
+            # then the same platform, recovered from every case, runs fault-free under load
+            t_free = time.time()
+            time.sleep(fault_free_s)
+            false_incidents = sum(1 for i in p.incidents() if i["opened_at"] >= t_free)
+            det = p.detection()
+        finally:
+            proc.stop()
+    if args.out:
+        args.out.write_text(json.dumps([asdict(c) for c in todo], indent=1))
+    out = summary(todo, false_incidents, fault_free_s, startup_incidents)
+    out.update(scoring_lag_s=det["lag_s"], scoring_max_lag_s=det["max_lag_s"], scored_points=det["scored_points"],
+               watches=det["watches"])
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()

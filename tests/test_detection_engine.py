@@ -1,0 +1,53 @@
+"""The control plane's detection wiring without processes: replica health from a runtime snapshot,
+and RED steps closed by a real collector flowing through scoring into a stored incident."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+from collectors import names
+from collectors.collector import Collector
+from collectors.series_store import Labels
+from detectors.openslo import DEFAULT_DIR, load_slos
+from healops.controlplane.detection import DetectionEngine, replica_health
+from healops.incident_store import IncidentStore
+
+
+def test_crashed_replicas_are_a_health_signal() -> None:
+    snap = {"services": {
+        "ml": {"desired_replicas": 2, "replicas": [{"state": "crashed", "last_exit_code": 137},
+                                                   {"state": "crashed", "last_exit_code": 137}]},
+        "identity": {"desired_replicas": 2, "replicas": [{"state": "ready"}, {"state": "starting"}]}}}
+    out = replica_health(snap, 5.0)
+    assert list(out) == ["ml"]
+    assert out["ml"].severity == "critical" and "crashed (exit 137)" in out["ml"].summary
+
+
+def test_red_steps_flow_into_a_stored_incident(tmp_path: Path) -> None:
+    now = [1000.0]
+    collector = Collector(clock=lambda: now[0])
+    store = IncidentStore(tmp_path / "i.db")
+    snapshot = tmp_path / "runtime.json"
+    snapshot.write_text(json.dumps({"services": {}}))
+    engine = DetectionEngine(collector, store, load_slos([DEFAULT_DIR], 120), snapshot, clock=lambda: now[0])
+    rng = random.Random(0)
+    svc: Labels = (("service", "identity"),)
+    for step in range(120):
+        bad = step >= 100
+        written: dict[tuple[str, Labels], float] = {(names.RED_REQUESTS, svc): 10.0, (names.RED_ERRORS, svc): 5.0 if bad else 0.0,
+                   (names.RED_ERROR_RATIO, svc): 0.5 if bad else 0.0,
+                   (names.RED_P50, svc): rng.gauss(10, 1)}
+        for (name, lbls), v in written.items():
+            collector.store.put(name, lbls, float(step), v)
+        now[0] = step + 2.0
+        for listener in collector.red.listeners:
+            listener(float(step), written)
+        engine.tick()
+    stored = store.incidents(state="active")
+    assert len(stored) == 1
+    inc = stored[0]
+    assert inc.services[0] == "identity" and inc.ranking[0].service == "identity"
+    assert {s.source for s in inc.evidence.values()} >= {"anomaly", "burn_rate"}
+    assert engine.status()["active_incidents"] == 1 and engine.live.scored_points > 300
