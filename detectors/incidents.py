@@ -8,8 +8,9 @@ evidence-only signals (traffic drops, ticket-level burns, edges) attach to a rel
 are remembered for ``join_window_s`` in case one opens.
 
 Flapping is held down twice: an incident resolves only after every opening signal has been quiet for
-``hold_down_s``, and the same signal (same series or rule) firing again within ``reopen_window_s`` of
-resolution reopens that incident instead of opening a new one.
+``hold_down_s``, and the same signal (same series or rule) of the service ranked first firing again
+within ``reopen_window_s`` of resolution reopens that incident instead of opening a new one (a
+caller's symptom firing again is a new fault's as likely as the old one's).
 """
 
 from __future__ import annotations
@@ -80,10 +81,11 @@ class IncidentManager:
             while self._loose and self._loose[0].at < now - self.join_window_s:
                 self._loose.popleft()
             return []
-        old = next((i for i in self.recently_resolved.values() if signal.key in i.evidence), None)
-        if old is not None:  # the same condition again soon after: flapping, not a new incident
+        old = next((i for i in self.recently_resolved.values()
+                    if signal.key in i.evidence and i.ranking[:1] and i.ranking[0].service == signal.service), None)
+        if old is not None:  # the culprit's own condition again soon after: flapping, not a new incident
             del self.recently_resolved[old.id]
-            old.state, old.resolved_at, old.quiet_since = "open", None, None
+            old.state, old.resolved_at, old.quiet_since, old.reopened_at = "open", None, None, now
             self.active[old.id] = old
             entries = [TimelineEntry(now, "reopened", {"by": signal.key, "summary": signal.summary})]
             return [(old, entries + self._add(old, signal, now))]

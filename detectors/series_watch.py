@@ -25,13 +25,14 @@ class WatchRule:
     direction: Literal["up", "down"] = "up"
     delta: float = 0.0
     ratio: float = 1.0
-    min_score: float = 0.9
+    min_score: float = 0.6  # likelihood 0.6: a raw score about 4.5 sd above its usual
     need: int = 2
     of: int = 3
     hold: int = 5
     opens: bool = True
     baseline_alpha: float = 0.02
     warmup: int = 30  # points before the watch may fire (the baseline must mean something)
+    rebaseline_after: int = 600  # points of firing after which the new level is taken as normal
 
 
 @dataclass
@@ -51,6 +52,7 @@ class SeriesWatch:
     n: int = 0
     _recent: deque[bool] = field(default_factory=deque)
     _calm: int = 0
+    _firing_for: int = 0
 
     def beyond_floor(self, value: float) -> bool:
         if self.baseline is None:
@@ -64,7 +66,6 @@ class SeriesWatch:
         """Score ``value``, learn it, and say whether the watch fired or cleared."""
         x = {"value": value}
         score = self.detector.score_one(x)
-        self.detector.learn_one(x)
         self.n += 1
         practical = self.beyond_floor(value)
         # the score gates the onset; while the move lasts, staying past the floor is enough (a young
@@ -84,11 +85,23 @@ class SeriesWatch:
             if self._calm >= self.rule.hold:
                 self.firing, changed = False, True
                 self._recent.clear()
-        # learn while warming up, and while quiet unless this point counts towards firing (a slow
-        # drift the detector no longer finds surprising is accepted as the new baseline)
-        if self.baseline is None:
-            self.baseline = value
-        elif self.n <= self.rule.warmup or not (self.firing or hit):
-            a = max(self.rule.baseline_alpha, 1.0 / self.n)
-            self.baseline += a * (value - self.baseline)
+        if self.firing:
+            self._firing_for += 1
+            if self._firing_for >= self.rule.rebaseline_after:  # a lasting new level: accept it
+                self.firing, changed, self._firing_for = False, True, 0
+                self._recent.clear()
+                self.baseline = value
+        else:
+            self._firing_for = 0
+        # learn while warming up, and while quiet unless this point counts towards firing: neither
+        # the baseline nor the detector may learn an incident as normal (after a 20 s hang at 2 s,
+        # a detector that had learnt it would find the next 100 ms fault unsurprising); a slow drift
+        # the detector does not find surprising is learnt as it comes
+        if self.n <= self.rule.warmup or not (self.firing or hit):
+            self.detector.learn_one(x)
+            if self.baseline is None:
+                self.baseline = value
+            else:
+                a = max(self.rule.baseline_alpha, 1.0 / self.n)
+                self.baseline += a * (value - self.baseline)
         return Verdict(changed, self.firing, score, self.baseline if self.baseline is not None else value)

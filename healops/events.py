@@ -81,12 +81,13 @@ class Incident:
     ranking: list[RankedService] = field(default_factory=list)
     examples: list[dict[str, Any]] = field(default_factory=list)  # example traces with their logs
     quiet_since: float | None = None  # when the last signal cleared
+    reopened_at: float | None = None  # the last time it reopened (flapping)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "id": self.id, "state": self.state, "severity": self.severity, "title": self.title,
             "opened_at": self.opened_at, "updated_at": self.updated_at, "resolved_at": self.resolved_at,
-            "services": list(self.services), "quiet_since": self.quiet_since,
+            "services": list(self.services), "quiet_since": self.quiet_since, "reopened_at": self.reopened_at,
             "active": [s.to_json() for s in self.active.values()],
             "evidence": [s.to_json() for s in self.evidence.values()],
             "ranking": [r.to_json() for r in self.ranking], "examples": self.examples,
@@ -100,6 +101,7 @@ class Incident:
             id=doc["id"], state=doc["state"], severity=doc["severity"], title=doc.get("title", ""),
             opened_at=doc["opened_at"], updated_at=doc["updated_at"], resolved_at=doc.get("resolved_at"),
             services=list(doc.get("services", [])), quiet_since=doc.get("quiet_since"),
+            reopened_at=doc.get("reopened_at"),
             active={s.key: s for s in active}, evidence={s.key: s for s in evidence},
             ranking=[RankedService(**r) for r in doc.get("ranking", [])], examples=list(doc.get("examples", [])),
         )

@@ -36,7 +36,8 @@ def test_red_steps_flow_into_a_stored_incident(tmp_path: Path) -> None:
     svc: Labels = (("service", "identity"),)
     for step in range(120):
         bad = step >= 100
-        written: dict[tuple[str, Labels], float] = {(names.RED_REQUESTS, svc): 10.0, (names.RED_ERRORS, svc): 5.0 if bad else 0.0,
+        written: dict[tuple[str, Labels], float] = {
+                   (names.RED_REQUESTS, svc): 10.0, (names.RED_ERRORS, svc): 5.0 if bad else 0.0,
                    (names.RED_ERROR_RATIO, svc): 0.5 if bad else 0.0,
                    (names.RED_P50, svc): rng.gauss(10, 1)}
         for (name, lbls), v in written.items():

@@ -5,7 +5,7 @@ reopens the same incident, and an unrelated service gets its own."""
 from __future__ import annotations
 
 from detectors.incidents import IncidentManager, hops
-from healops.events import Signal
+from healops.events import RankedService, Signal
 
 GRAPH = [("gw", "a"), ("a", "b"), ("b", "c"), ("c", "d"), ("d", "e")]
 
@@ -54,6 +54,7 @@ def test_quiet_incident_resolves_after_hold_down_and_flapping_reopens_it() -> No
     clock = Clock()
     m = IncidentManager(graph=lambda: GRAPH, clock=clock, hold_down_s=30, reopen_window_s=120)
     inc = m.ingest(sig("b"))[0][0]
+    inc.ranking = [RankedService("b", 1.0, "own latency")]
     clock.now += 5
     m.ingest(sig("b", firing=False))
     assert inc.quiet_since == clock.now

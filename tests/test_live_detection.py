@@ -97,3 +97,16 @@ def test_a_firing_series_that_stops_is_cleared_then_forgotten() -> None:
     now[0] = 700.0
     live.expire()
     assert live.watches == {}
+
+
+def test_a_big_incident_does_not_blind_the_watch_to_the_next_one() -> None:
+    rng = random.Random(5)
+    w = SeriesWatch(WatchRule("latency", delta=20.0, ratio=2.0))
+    for v in _noise(rng, 100, mean=25):
+        w.update(v)
+    for _ in range(20):
+        w.update(2000.0)  # a hang: callers time out at 2 s
+    for v in _noise(rng, 60, mean=25):
+        w.update(v)
+    assert not w.firing
+    assert any(w.update(v).firing for v in (125.0, 126.0, 124.0))  # then a 100 ms latency fault

@@ -100,6 +100,8 @@ class DetectionEngine:
         self.ingest(self.live.poll_process_metrics(self.collector.store) + self.live.expire())
         self._health()
         for inc in list(self.incidents.active.values()):
+            if inc.quiet_since is not None:
+                continue  # the trouble is over: keep the ranking made while it lasted
             entries: list[TimelineEntry] = []
             self._rerank(inc, entries)
             if entries:
