@@ -16,6 +16,7 @@ caller's symptom firing again is a new fault's as likely as the old one's).
 from __future__ import annotations
 
 import itertools
+import secrets
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -152,10 +153,11 @@ class IncidentManager:
 
 
 def _ids() -> Callable[[], str]:
-    """Incident ids that sort by time and stay unique across restarts: inc-YYYYmmdd-HHMMSS-n."""
+    """Incident ids that sort by time and stay unique across restarts: inc-YYYYmmdd-HHMMSS-n-xxxx
+    (a counter within the process, random hex across processes)."""
     counter = itertools.count(1)
 
     def make() -> str:
-        return time.strftime("inc-%Y%m%d-%H%M%S-", time.gmtime()) + str(next(counter))
+        return time.strftime("inc-%Y%m%d-%H%M%S-", time.gmtime()) + f"{next(counter)}-{secrets.token_hex(2)}"
 
     return make

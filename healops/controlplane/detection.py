@@ -32,6 +32,7 @@ from healops.incident_store import IncidentStore
 log = logging.getLogger("healops.detection")
 RCA_METRICS = (names.RED_P50, names.RED_P99, names.RED_ERROR_RATIO, "otel.process.memory.usage",
                "otel.process.cpu.utilization", "otel.http.server.active_requests")
+RCA_WINDOW_S = 30.0  # the ranking compares this much after the trouble began with the 2 min before
 TROUBLE_LEAD_S = 4.0  # the trouble began about this long before the first signal (need 2 of 3 steps, lateness)
 
 
@@ -103,9 +104,10 @@ class DetectionEngine:
             if inc.quiet_since is not None:
                 continue  # the trouble is over: keep the ranking made while it lasted
             entries: list[TimelineEntry] = []
+            before = ([r.to_json() for r in inc.ranking], len(inc.examples))
             self._rerank(inc, entries)
-            if entries:
-                self.store.save(inc, entries)
+            if entries or before != ([r.to_json() for r in inc.ranking], len(inc.examples)):
+                self.store.save(inc, entries)  # scores and examples too, not only a new top three
                 self.changed.set()
         self._apply(self.incidents.tick())
 
@@ -128,11 +130,14 @@ class DetectionEngine:
 
     def _rerank(self, inc: Incident, entries: list[TimelineEntry]) -> None:
         """Rank root causes with what the collector holds now; note a change of the top three."""
-        # this episode's start: a reopened or long incident is ranked on its current trouble
-        current = [s.at for s in inc.active.values()] or [s.at for s in inc.evidence.values()]
-        start = min(current) - TROUBLE_LEAD_S if current else inc.opened_at
+        # ranked on the onset of this episode (opened or reopened): what changed when the trouble
+        # began, not what the platform looks like minutes later as it recovers
+        episode = inc.reopened_at or inc.opened_at
+        firsts = [s.at for s in inc.evidence.values() if s.at >= episode - 60.0]  # latest per key
+        start = min([*firsts, episode]) - TROUBLE_LEAD_S
         hard = {s.service: s.summary for s in inc.active.values() if s.source == "health"}
-        ranking = rank(self.rca_metrics(), self.collector.graph.edge_keys(), start, hard)
+        ranking = rank(self.rca_metrics(), self.collector.graph.edge_keys(), start, hard,
+                       end=start + RCA_WINDOW_S)
         if [r.service for r in ranking[:3]] != [r.service for r in inc.ranking[:3]]:
             entries.append(TimelineEntry(self.clock(), "ranked", {"top": [r.to_json() for r in ranking[:3]]}))
             if ranking:
