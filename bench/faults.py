@@ -207,10 +207,12 @@ def main() -> None:
     ap.add_argument("--detect-timeout-s", type=float, default=30.0)
     ap.add_argument("--rank-after-s", type=float, default=5.0)
     ap.add_argument("--kinds", nargs="*", choices=KINDS, default=None)
+    ap.add_argument("--services", nargs="*", choices=list(SERVICES), default=None)
     ap.add_argument("--out", type=Path, default=None, help="also write per-case rows as JSON here")
     args = ap.parse_args()
     fault_free_s = args.fault_free_s if args.fault_free_s is not None else (120.0 if args.quick else 1800.0)
-    todo = [c for c in cases(1 if args.quick else args.per_kind) if args.kinds is None or c.kind in args.kinds]
+    todo = [c for c in cases(1 if args.quick else args.per_kind)
+            if (args.kinds is None or c.kind in args.kinds) and (args.services is None or c.service in args.services)]
     with tempfile.TemporaryDirectory(prefix="healops-faults-") as tmp:
         proc = PlatformProcess(Path(tmp) / "home", rps=args.rps, replicas=2).start()
         p = Platform(proc)
