@@ -136,13 +136,17 @@ class Platform:
         wait_until(self.proc.all_ready, 90, 0.5, f"{service} to be ready again")
 
 
+def last_opened(incident: dict[str, Any]) -> float:
+    """When an incident opened, or last reopened (the same culprit flapping)."""
+    return max(float(incident["opened_at"]), float(incident.get("reopened_at") or 0.0))
+
+
 def run_case(p: Platform, case: Case, fault_s: float, detect_timeout_s: float, rank_after_s: float) -> None:
     t0 = time.time()
     p.inject(case, fault_s)
     found: dict[str, Any] | None = None
     while time.time() - t0 < detect_timeout_s:
-        new = [{**i, "opened_at": at} for i in p.incidents()
-               if (at := max(i["opened_at"], i.get("reopened_at") or 0.0)) >= t0 - 0.5]
+        new = [{**i, "opened_at": last_opened(i)} for i in p.incidents() if last_opened(i) >= t0 - 0.5]
         if new:  # opened, or reopened (the same culprit flapping), since the fault began
             found = min(new, key=lambda i: i["opened_at"])
             break
@@ -157,7 +161,7 @@ def run_case(p: Platform, case: Case, fault_s: float, detect_timeout_s: float, r
     time.sleep(max(0.0, t0 + fault_s - time.time()))
     p.clear(case.service)
     p.repair(case.service)
-    case.incidents = sum(1 for i in p.incidents() if max(i["opened_at"], i.get("reopened_at") or 0.0) >= t0 - 0.5)
+    case.incidents = sum(1 for i in p.incidents() if last_opened(i) >= t0 - 0.5)
     settle_s = 300  # the 6x page rule's long window (6 h / 120 = 180 s) remembers a big burst this long
     if not p.settle(settle_s):
         case.note = f"an incident was still active {settle_s} s after the fault ended"

@@ -31,9 +31,14 @@ RED_ERROR_RATIO = "red.error_ratio"
 RED_P50 = "red.latency_p50_ms"
 RED_P95 = "red.latency_p95_ms"
 RED_P99 = "red.latency_p99_ms"
-RED_SLOW = "red.slow_per_s"  # labels: service, threshold_ms
+RED_SLOW = "red.slow_per_s"  # labels: service, threshold_ms (see threshold_label)
 EDGE_REQUESTS = "edge.requests_per_s"
 EDGE_ERROR_RATIO = "edge.error_ratio"
 EDGE_P99 = "edge.latency_p99_ms"
 
 UNKNOWN_SERVICE = "unknown_service"
+
+
+def threshold_label(threshold_ms: float) -> tuple[str, str]:
+    """The label of a ``red.slow_per_s`` series naming its latency threshold."""
+    return ("threshold_ms", f"{threshold_ms:g}")

@@ -138,7 +138,7 @@ class RedAccumulator:
             put(names.RED_P99, lbls, quantile(d, 0.99))
             for threshold in self.slow_thresholds_ms:
                 slow = len(d) - bisect.bisect_right(d, threshold)
-                put(names.RED_SLOW, (*lbls, ("threshold_ms", f"{threshold:g}")), slow / len(d) * cell.count * per_s)
+                put(names.RED_SLOW, (*lbls, names.threshold_label(threshold)), slow / len(d) * cell.count * per_s)
         for ekey in [k for k in self._edges if k[0] == step]:
             cell = self._edges.pop(ekey)
             elbls = (("client", ekey[1]), ("server", ekey[2]))

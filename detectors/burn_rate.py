@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
+from collectors import names
 from collectors.series_store import Labels
 from detectors.openslo import BurnRule, CompiledSlo, HealopsSeries
 from healops.events import Signal
@@ -22,7 +23,7 @@ from healops.events import Signal
 def series_key(ref: HealopsSeries) -> tuple[str, Labels]:
     lbls = [("service", ref.service)]
     if ref.threshold_ms is not None:
-        lbls.append(("threshold_ms", f"{ref.threshold_ms:g}"))
+        lbls.append(names.threshold_label(ref.threshold_ms))
     return ref.series, tuple(sorted(lbls))
 
 

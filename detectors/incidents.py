@@ -94,8 +94,9 @@ class IncidentManager:
         self.active[inc.id] = inc
         entries = [TimelineEntry(now, "opened", {"by": signal.key, "summary": signal.summary})]
         entries += self._add(inc, signal, now)
+        near = hops(self.graph(), signal.service, self.max_hops)
         for loose in list(self._loose):  # evidence that came first (a silent service, a slow burn)
-            if loose.service in hops(self.graph(), signal.service, self.max_hops):
+            if loose.service in near:
                 entries += self._add(inc, loose, now)
                 self._loose.remove(loose)
         return [(inc, entries)]

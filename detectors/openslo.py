@@ -38,6 +38,11 @@ def duration_s(text: str) -> float:
     return float(int(m.group(1)) * _UNIT_S[m.group(2)])
 
 
+def _exactly_one(a: object, b: object, a_name: str, b_name: str) -> None:
+    if (a is None) == (b is None):
+        raise ValueError(f"give exactly one of {a_name} and {b_name}")
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -79,8 +84,7 @@ class RatioMetric(_Model):
 
     @model_validator(mode="after")
     def _good_or_bad(self) -> RatioMetric:
-        if (self.good is None) == (self.bad is None):
-            raise ValueError("give exactly one of good and bad")
+        _exactly_one(self.good, self.bad, "good", "bad")
         return self
 
 
@@ -193,8 +197,7 @@ class Objective(_Model):
 
     @model_validator(mode="after")
     def _one_target(self) -> Objective:
-        if (self.target is None) == (self.target_percent is None):
-            raise ValueError("give exactly one of target and targetPercent")
+        _exactly_one(self.target, self.target_percent, "target", "targetPercent")
         return self
 
 
@@ -210,8 +213,7 @@ class SloSpec(_Model):
 
     @model_validator(mode="after")
     def _one_indicator(self) -> SloSpec:
-        if (self.indicator is None) == (self.indicator_ref is None):
-            raise ValueError("give exactly one of indicator and indicatorRef")
+        _exactly_one(self.indicator, self.indicator_ref, "indicator", "indicatorRef")
         return self
 
 

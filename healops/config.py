@@ -93,16 +93,20 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         raise ConfigError(f"{name}={raw!r} is not an integer") from exc
 
 
-def _positive(env: Mapping[str, str], name: str, default: float) -> float:
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
     raw = env.get(name)
     if raw is None:
         return default
     try:
-        value = float(raw)
+        return float(raw)
     except ValueError as exc:
         raise ConfigError(f"{name}={raw!r} is not a number") from exc
+
+
+def _positive(env: Mapping[str, str], name: str, default: float) -> float:
+    value = _float(env, name, default)
     if not value > 0:
-        raise ConfigError(f"{name}={raw!r} must be positive")
+        raise ConfigError(f"{name}={env[name]!r} must be positive")
     return value
 
 
@@ -116,10 +120,6 @@ def load_config(env: Mapping[str, str] | None = None) -> HealopsConfig:
     """Build the config from ``env`` (default ``os.environ``), read once."""
     env = os.environ if env is None else env
     base = HealopsConfig()
-    try:
-        rps = float(env.get("HEALOPS_LOAD_RPS", base.load_rps))
-    except ValueError as exc:
-        raise ConfigError(f"HEALOPS_LOAD_RPS={env['HEALOPS_LOAD_RPS']!r} is not a number") from exc
     cfg = HealopsConfig(
         home=Path(env.get("HEALOPS_HOME", str(base.home))).resolve(),
         host=env.get("HEALOPS_HOST", base.host),
@@ -127,7 +127,7 @@ def load_config(env: Mapping[str, str] | None = None) -> HealopsConfig:
         control_port=_int(env, "HEALOPS_CONTROL_PORT", base.control_port),
         otlp_port=_int(env, "HEALOPS_OTLP_PORT", base.otlp_port),
         otlp_endpoint_override=env.get("HEALOPS_OTLP_ENDPOINT") or None,
-        load_rps=rps,
+        load_rps=_float(env, "HEALOPS_LOAD_RPS", base.load_rps),
         source=_source(env.get("HEALOPS_SOURCE", base.source)),
         prometheus_url=env.get("HEALOPS_PROMETHEUS_URL", ""),
         default_replicas=_int(env, "HEALOPS_REPLICAS", base.default_replicas),

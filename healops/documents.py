@@ -46,15 +46,26 @@ def _locate(node: yaml.Node | None, loc: Sequence[int | str]) -> tuple[int | Non
     return line, matched
 
 
-def _line_of(node: yaml.Node | None, loc: Sequence[int | str]) -> int | None:
-    return _locate(node, loc)[0]
-
-
 def _field(loc: Sequence[int | str]) -> str:
     out = ""
     for part in loc:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out
+
+
+def _not_yaml(exc: yaml.YAMLError, source: str) -> DocumentError:
+    mark = getattr(exc, "problem_mark", None)
+    line = mark.line + 1 if mark is not None else None
+    return DocumentError([Problem(source, line, "", f"not valid YAML: {exc}")])
+
+
+def _problems(node: yaml.Node | None, exc: ValidationError, source: str) -> list[Problem]:
+    """One :class:`Problem` per validation error, located in the document's node tree."""
+    problems = []
+    for err in exc.errors():
+        line, path = _locate(node, [p for p in err["loc"] if isinstance(p, int | str)])
+        problems.append(Problem(source, line, _field(path), err["msg"]))
+    return problems
 
 
 def parse_yaml_model(text: str, model: type[M], source: str) -> M:
@@ -63,19 +74,13 @@ def parse_yaml_model(text: str, model: type[M], source: str) -> M:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        raise DocumentError([Problem(source, line, "", f"not valid YAML: {exc}")]) from exc
+        raise _not_yaml(exc, source) from exc
     if not isinstance(data, dict):
         raise DocumentError([Problem(source, 1, "", "expected a mapping at the top level")])
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            loc = [p for p in err["loc"] if isinstance(p, int | str)]
-            problems.append(Problem(source, _line_of(node, loc), _field(loc), err["msg"]))
-        raise DocumentError(problems) from exc
+        raise DocumentError(_problems(node, exc, source)) from exc
 
 
 def parse_yaml_documents(text: str, adapter: TypeAdapter[T], source: str) -> list[T]:
@@ -85,9 +90,7 @@ def parse_yaml_documents(text: str, adapter: TypeAdapter[T], source: str) -> lis
         nodes = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
         docs = list(yaml.safe_load_all(text))
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        raise DocumentError([Problem(source, line, "", f"not valid YAML: {exc}")]) from exc
+        raise _not_yaml(exc, source) from exc
     out: list[T] = []
     problems: list[Problem] = []
     for node, data in zip(nodes, docs, strict=True):
@@ -99,9 +102,7 @@ def parse_yaml_documents(text: str, adapter: TypeAdapter[T], source: str) -> lis
         try:
             out.append(adapter.validate_python(data))
         except ValidationError as exc:
-            for err in exc.errors():
-                line, path = _locate(node, [p for p in err["loc"] if isinstance(p, int | str)])
-                problems.append(Problem(source, line, _field(path), err["msg"]))
+            problems.extend(_problems(node, exc, source))
     if problems:
         raise DocumentError(problems)
     return out

@@ -104,9 +104,9 @@ class DetectionEngine:
             if inc.quiet_since is not None:
                 continue  # the trouble is over: keep the ranking made while it lasted
             entries: list[TimelineEntry] = []
-            before = ([r.to_json() for r in inc.ranking], len(inc.examples))
+            before = (inc.ranking, len(inc.examples))
             self._rerank(inc, entries)
-            if entries or before != ([r.to_json() for r in inc.ranking], len(inc.examples)):
+            if entries or before != (inc.ranking, len(inc.examples)):
                 self.store.save(inc, entries)  # scores and examples too, not only a new top three
                 self.changed.set()
         self._apply(self.incidents.tick())
