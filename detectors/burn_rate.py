@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
+from typing import Any
 
 from collectors import names
 from collectors.series_store import Labels
@@ -106,3 +107,17 @@ class BurnRateEvaluator:
                             "windows_s": list(r.windows_s), "burn": st.burn.get(r.name, []),
                             "firing": st.firing.get(r.name, False)} for r in st.slo.rules]}
                 for st in self._states]
+
+
+def current_burn_rates(slo_status: list[dict[str, Any]]) -> dict[str, list[float]]:
+    """Per service, each SLO's burn rate over its shortest window: how it burns *now*."""
+    out: dict[str, list[float]] = {}
+    for slo in slo_status:
+        shortest: tuple[float, float] | None = None
+        for rule in slo["rules"]:
+            for window, burn in zip(rule["windows_s"], rule["burn"], strict=False):
+                if shortest is None or window < shortest[0]:
+                    shortest = (window, burn)
+        if shortest is not None:
+            out.setdefault(slo["service"], []).append(float(shortest[1]))
+    return out

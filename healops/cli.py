@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,8 +17,14 @@ app = typer.Typer(help="Observability-driven self-healing for a platform of serv
                   no_args_is_help=True, pretty_exceptions_enable=False)
 fault_app = typer.Typer(help="Inject and clear faults in the running platform's services.")
 desired_app = typer.Typer(help="The desired state kept in git.")
+runbook_app = typer.Typer(help="Runbooks: the remediation documents kept in git.")
+remediation_app = typer.Typer(help="The remediation engine: what it did, approvals, the kill switch.")
 app.add_typer(fault_app, name="fault")
 app.add_typer(desired_app, name="desired")
+app.add_typer(runbook_app, name="runbook")
+app.add_typer(remediation_app, name="remediation")
+UrlOpt = Annotated[str | None, typer.Option(help="control-plane URL")]
+TokenOpt = Annotated[str | None, typer.Option(help="control-plane token")]
 
 HomeOpt = Annotated[Path | None, typer.Option(help="state directory (default $HEALOPS_HOME or ./.healops)")]
 
@@ -74,13 +81,18 @@ def up(
         raise _fail(exc) from exc
 
 
-def _api(cfg: HealopsConfig, url: str | None, token: str | None, path: str) -> Any:
+def _api(cfg: HealopsConfig, url: str | None, token: str | None, path: str, body: dict[str, Any] | None = None) -> Any:
+    """GET ``path`` from the control plane (POST ``body`` when given); exit 2 with the reason on failure."""
     import httpx
 
     base = url or cfg.control_url
     tok = token or os.environ.get("HEALOPS_TOKEN") or load_or_create_tokens(cfg.home).api
+    headers = {"Authorization": f"Bearer {tok}"}
     try:
-        resp = httpx.get(f"{base}{path}", headers={"Authorization": f"Bearer {tok}"}, timeout=5)
+        if body is None:
+            resp = httpx.get(f"{base}{path}", headers=headers, timeout=5)
+        else:
+            resp = httpx.post(f"{base}{path}", json=body, headers=headers, timeout=5)
     except httpx.HTTPError as exc:
         raise _fail(HealopsError(f"cannot reach the control plane at {base}: {exc}")) from exc
     if resp.status_code != 200:
@@ -107,6 +119,20 @@ def status(
     Console().print(status_table(snap))
 
 
+def _commit_desired(home: Path | None, change: Callable[[Any, Any], str]) -> str:
+    """Run ``change(repo, author)`` on the desired-state repository as the logged-in operator."""
+    from healops.gitrepo import Author
+    from workloads.desired_state import DesiredStateRepo
+
+    user = os.environ.get("USER", "operator")
+    try:
+        return change(DesiredStateRepo(_config(home).desired_state_dir), Author(user, f"{user}@localhost"))
+    except HealopsError as exc:
+        raise _fail(exc) from exc
+    except ValueError as exc:  # pydantic validation of the changed manifest
+        raise _fail(HealopsError(str(exc))) from exc
+
+
 @app.command()
 def scale(
     service: str,
@@ -115,18 +141,7 @@ def scale(
     home: HomeOpt = None,
 ) -> None:
     """Change a service's replicas by a commit to the desired-state repository."""
-    from healops.gitrepo import Author
-    from workloads.desired_state import DesiredStateRepo
-
-    cfg = _config(home)
-    user = os.environ.get("USER", "operator")
-    try:
-        sha = DesiredStateRepo(cfg.desired_state_dir).set_replicas(
-            service, replicas, reason, Author(user, f"{user}@localhost"))
-    except HealopsError as exc:
-        raise _fail(exc) from exc
-    except ValueError as exc:  # pydantic validation of the changed manifest
-        raise _fail(HealopsError(str(exc))) from exc
+    sha = _commit_desired(home, lambda repo, author: repo.set_replicas(service, replicas, reason, author))
     typer.echo(f"committed {sha[:8]}: {service} -> {replicas} replicas")
 
 
@@ -200,6 +215,87 @@ def desired_log(limit: int = 20, home: HomeOpt = None) -> None:
 
     for c in GitRepo(_config(home).desired_state_dir).log(limit=limit):
         typer.echo(f"{c.sha[:8]}  {c.author:<12} {c.subject}")
+
+
+@desired_app.command("deploy")
+def desired_deploy(
+    service: str,
+    version: str,
+    reason: Annotated[str, typer.Option(help="why; goes into the commit message")] = "manual deploy",
+    home: HomeOpt = None,
+) -> None:
+    """Roll SERVICE to VERSION by a commit (the runtime rolls replicas: new first, then old)."""
+    sha = _commit_desired(home, lambda repo, author: repo.set_version(service, version, reason, author))
+    typer.echo(f"committed {sha[:8]}: {service} -> {version}")
+
+
+@runbook_app.command("validate")
+def runbook_validate(paths: Annotated[list[Path], typer.Argument(help="runbook files or folders")]) -> None:
+    """Check runbooks: exit 1 listing file, line and field of every problem."""
+    from runbooks.loader import load_runbooks
+
+    try:
+        loaded = load_runbooks(paths)
+    except HealopsError as exc:
+        from healops.errors import DocumentError
+
+        for problem in exc.problems if isinstance(exc, DocumentError) else [exc]:
+            typer.secho(str(problem), fg="red", err=True)
+        raise typer.Exit(code=1) from exc
+    for lr in loaded:
+        rb = lr.runbook
+        steps = " -> ".join(f"{s.name} ({s.action})" for s in rb.spec.steps)
+        typer.echo(f"ok  {rb.name:<36} {steps}{'  [approval]' if rb.spec.approval else ''}")
+
+
+@remediation_app.command("status")
+def remediation_status(url: UrlOpt = None, token: TokenOpt = None, home: HomeOpt = None) -> None:
+    """Mode, kill switch and the remediations in progress."""
+    typer.echo(json.dumps(_api(_config(home), url, token, "/v1/remediation"), indent=2))
+
+
+@remediation_app.command("journal")
+def remediation_journal(
+    incident: Annotated[str | None, typer.Option(help="one incident only")] = None,
+    limit: int = 50, url: UrlOpt = None, token: TokenOpt = None, home: HomeOpt = None,
+) -> None:
+    """Every decision: matched, skipped and why, executed, verified, reverted, escalated."""
+    import time
+
+    query = f"?limit={limit}" + (f"&incident={incident}" if incident else "")
+    for d in _api(_config(home), url, token, f"/v1/remediation/journal{query}"):
+        at = time.strftime("%H:%M:%S", time.localtime(d["at"]))
+        typer.echo(f"{at}  {d['kind']:<16} {d['incident_id'] or '-':<32} {d['runbook'] or '-':<28} {d['reason']}")
+
+
+def _operator() -> str:
+    return os.environ.get("USER") or "operator"
+
+
+@remediation_app.command("approve")
+def remediation_approve(remediation_id: str, url: UrlOpt = None, token: TokenOpt = None, home: HomeOpt = None) -> None:
+    """Let a remediation waiting for approval take its step."""
+    _api(_config(home), url, token, f"/v1/remediation/{remediation_id}/approve", {"by": _operator()})
+    typer.echo(f"approved {remediation_id}")
+
+
+@remediation_app.command("reject")
+def remediation_reject(remediation_id: str, url: UrlOpt = None, token: TokenOpt = None, home: HomeOpt = None) -> None:
+    """Refuse a remediation waiting for approval (the incident stays with you)."""
+    _api(_config(home), url, token, f"/v1/remediation/{remediation_id}/reject", {"by": _operator()})
+    typer.echo(f"rejected {remediation_id}")
+
+
+@remediation_app.command("kill-switch")
+def remediation_kill_switch(
+    state: Annotated[str, typer.Argument(help="on (stop every change) or off")],
+    url: UrlOpt = None, token: TokenOpt = None, home: HomeOpt = None,
+) -> None:
+    """Stop (on) or allow (off) every automated change, at once."""
+    if state not in ("on", "off"):
+        raise _fail(HealopsError("say on or off"))
+    out = _api(_config(home), url, token, "/v1/remediation/kill-switch", {"on": state == "on", "by": _operator()})
+    typer.echo(f"kill switch {'on' if out['kill_switch'] else 'off'}")
 
 
 def _replica_urls(cfg: HealopsConfig, service: str, instance: str | None) -> list[str]:

@@ -40,6 +40,10 @@ class HealopsConfig:
     slo_paths: tuple[Path, ...] = ()  # OpenSLO files or folders; empty: the platform's defaults
     slo_time_scale: float = 120.0  # burn-rate windows are divided by this (1 h -> 30 s)
     red_lateness_s: float = 1.0  # a RED step closes this long after it ends (spans arrive every 0.5 s)
+    remediation: str = "on"  # "on", "dry-run" (plan and journal only) or "off"
+    runbook_paths: tuple[Path, ...] = ()  # runbook files or folders; empty: the shipped library
+    executor: str = "local"  # or "kubernetes"
+    k8s_namespace: str = "default"
     extra_env: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -65,6 +69,10 @@ class HealopsConfig:
     @property
     def incident_db(self) -> Path:
         return self.home / "incidents.db"
+
+    @property
+    def remediation_db(self) -> Path:
+        return self.home / "remediation.db"
 
     @property
     def gateway_url(self) -> str:
@@ -110,9 +118,10 @@ def _positive(env: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
-def _source(value: str) -> str:
-    if value not in ("otlp", "prometheus"):
-        raise ConfigError(f"HEALOPS_SOURCE={value!r}: use otlp or prometheus")
+def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = env.get(name, default)
+    if value not in choices:
+        raise ConfigError(f"{name}={value!r}: use one of {', '.join(choices)}")
     return value
 
 
@@ -128,12 +137,16 @@ def load_config(env: Mapping[str, str] | None = None) -> HealopsConfig:
         otlp_port=_int(env, "HEALOPS_OTLP_PORT", base.otlp_port),
         otlp_endpoint_override=env.get("HEALOPS_OTLP_ENDPOINT") or None,
         load_rps=_float(env, "HEALOPS_LOAD_RPS", base.load_rps),
-        source=_source(env.get("HEALOPS_SOURCE", base.source)),
+        source=_choice(env, "HEALOPS_SOURCE", base.source, ("otlp", "prometheus")),
         prometheus_url=env.get("HEALOPS_PROMETHEUS_URL", ""),
         default_replicas=_int(env, "HEALOPS_REPLICAS", base.default_replicas),
         slo_paths=tuple(Path(p) for p in env.get("HEALOPS_SLO_PATHS", "").split(os.pathsep) if p),
         slo_time_scale=_positive(env, "HEALOPS_SLO_TIME_SCALE", base.slo_time_scale),
         red_lateness_s=_positive(env, "HEALOPS_RED_LATENESS_S", base.red_lateness_s),
+        remediation=_choice(env, "HEALOPS_REMEDIATION", base.remediation, ("on", "dry-run", "off")),
+        runbook_paths=tuple(Path(p) for p in env.get("HEALOPS_RUNBOOK_PATHS", "").split(os.pathsep) if p),
+        executor=_choice(env, "HEALOPS_EXECUTOR", base.executor, ("local", "kubernetes")),
+        k8s_namespace=env.get("HEALOPS_K8S_NAMESPACE", base.k8s_namespace),
     )
     if cfg.source == "prometheus" and not cfg.prometheus_url:
         raise ConfigError("HEALOPS_SOURCE=prometheus needs HEALOPS_PROMETHEUS_URL")

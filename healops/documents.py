@@ -115,3 +115,18 @@ def load_yaml_model(path: Path, model: type[M]) -> M:
     except OSError as exc:
         raise DocumentError([Problem(str(path), None, "", f"cannot read: {exc.strerror}")]) from exc
     return parse_yaml_model(text, model, str(path))
+
+
+def line_of(text: str, loc: Sequence[int | str]) -> int | None:
+    """The 1-based line of the field at ``loc`` in YAML ``text`` (or of its deepest present parent):
+    for checks made after the model validated, which still owe the reader a line number."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return None
+    return _locate(node, loc)[0]
+
+
+def field_path(loc: Sequence[int | str]) -> str:
+    """``("spec", "steps", 0, "args")`` -> ``spec.steps[0].args``."""
+    return _field(loc)

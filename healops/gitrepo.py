@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -104,7 +105,8 @@ class GitRepo:
             "GIT_AUTHOR_NAME": author.name, "GIT_AUTHOR_EMAIL": author.email,
             "GIT_COMMITTER_NAME": SYSTEM_AUTHOR.name, "GIT_COMMITTER_EMAIL": SYSTEM_AUTHOR.email,
         }
-        self._run("commit", "--quiet", "--no-verify", "-m", message, env=env)
+        # only these paths: whatever a killed writer left staged must not ride along
+        self._run("commit", "--quiet", "--no-verify", "-m", message, "--", *files, env=env)
         head = self.head()
         assert head is not None
         return head
@@ -113,15 +115,54 @@ class GitRepo:
         """Undo one commit with a new commit (history is never rewritten)."""
         env = {"GIT_AUTHOR_NAME": author.name, "GIT_AUTHOR_EMAIL": author.email,
                "GIT_COMMITTER_NAME": SYSTEM_AUTHOR.name, "GIT_COMMITTER_EMAIL": SYSTEM_AUTHOR.email}
+        paths = self._run("diff-tree", "--no-commit-id", "--name-only", "-r", sha).split()
+        self._run("reset", "--quiet")  # unstage what a killed writer may have left
+        if paths:
+            self._run("checkout", "--quiet", "HEAD", "--", *paths)
         self._run("revert", "--no-edit", "--no-commit", sha, env=env)
         self._run("commit", "--quiet", "--no-verify", "-m", message, env=env)
         head = self.head()
         assert head is not None
         return head
 
-    def log(self, limit: int = 50, path: str | None = None) -> list[Commit]:
+    def note(self, sha: str, text: str, ref: str = "healops") -> None:
+        """Append ``text`` to the commit's note under ``refs/notes/<ref>``: outcomes join the history
+        without changing the tree (``git log --notes=healops`` shows them)."""
+        env = {"GIT_AUTHOR_NAME": SYSTEM_AUTHOR.name, "GIT_AUTHOR_EMAIL": SYSTEM_AUTHOR.email,
+               "GIT_COMMITTER_NAME": SYSTEM_AUTHOR.name, "GIT_COMMITTER_EMAIL": SYSTEM_AUTHOR.email}
+        self._run("notes", f"--ref={ref}", "append", "-m", text, sha, env=env)
+
+    def notes(self, sha: str, ref: str = "healops") -> str:
+        return self._run("notes", f"--ref={ref}", "show", sha, check=False).strip()
+
+    def find(self, text: str, limit: int = 5) -> list[str]:
+        """Commits whose message contains ``text`` (fixed string), newest first."""
+        if self.head() is None:
+            return []
+        out = self._run("log", f"--max-count={limit}", "--fixed-strings", f"--grep={text}", "--format=%H")
+        return out.split()
+
+    def recover(self, stale_after_s: float = 30.0) -> list[str]:
+        """Undo what a writer killed mid-command left: a stale ``index.lock`` (git refuses every
+        later write while it exists) and a half-applied revert. Files written but never committed stay
+        as they are: HEAD is the desired state, and commits take only the paths they name."""
+        done: list[str] = []
+        lock = self.path / ".git" / "index.lock"
+        with contextlib.suppress(FileNotFoundError):
+            if time.time() - lock.stat().st_mtime > stale_after_s:
+                lock.unlink()
+                done.append("removed a stale .git/index.lock")
+        if (self.path / ".git" / "REVERT_HEAD").exists() or (self.path / ".git" / "MERGE_MSG").exists():
+            self._run("revert", "--abort", check=False)
+            self._run("reset", "--quiet", "--merge", check=False)
+            done.append("aborted a revert left half done")
+        return done
+
+    def log(self, limit: int = 50, path: str | None = None, rev: str | None = None) -> list[Commit]:
         fmt = _SEP.join(["%H", "%an", "%ae", "%at", "%s", "%b"]) + _END
         args = ["log", f"--max-count={limit}", f"--format={fmt}"]
+        if rev:
+            args.append(rev)
         if path:
             args += ["--", path]
         if self.head() is None:

@@ -61,6 +61,8 @@ class PlatformProcess:
     gateway_port: int = field(default_factory=free_port)
     control_port: int = field(default_factory=free_port)
     otlp_port: int = field(default_factory=free_port)
+    remediation: str = "off"  # tests of other parts keep the platform as they broke it
+    env: dict[str, str] = field(default_factory=dict)
     proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -89,7 +91,8 @@ class PlatformProcess:
 
     def start(self, ready_timeout_s: float = 120.0) -> PlatformProcess:
         env = {**os.environ, "HEALOPS_HOME": str(self.home), "HEALOPS_GATEWAY_PORT": str(self.gateway_port),
-               "HEALOPS_CONTROL_PORT": str(self.control_port), "HEALOPS_OTLP_PORT": str(self.otlp_port)}
+               "HEALOPS_CONTROL_PORT": str(self.control_port), "HEALOPS_OTLP_PORT": str(self.otlp_port),
+               "HEALOPS_REMEDIATION": self.remediation, **self.env}
         env.pop("HEALOPS_OTLP_ENDPOINT", None)
         self.home.mkdir(parents=True, exist_ok=True)
         with (self.home / "up.out").open("ab") as out:

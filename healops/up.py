@@ -65,6 +65,28 @@ async def _wait_for(predicate: Callable[[], bool], timeout_s: float) -> bool:
     return False
 
 
+async def _keep_running(name: str, args: list[str], children: dict[str, subprocess.Popen[bytes]],
+                        runtime: Runtime, config: HealopsConfig, stop: asyncio.Event) -> None:
+    """Start ``name`` again when it dies (back-off 1 s doubling to 30 s, reset after a minute up), as
+    systemd's Restart=always would: the control plane recovers its own state from SQLite and git."""
+    backoff, started = 1.0, time.monotonic()
+    while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), 0.5)
+        proc = children.get(name)
+        if stop.is_set() or proc is None or proc.poll() is None:
+            continue
+        runtime.note_component_exit(name, proc.returncode)
+        backoff = 1.0 if time.monotonic() - started > 60 else min(30.0, backoff * 2)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), backoff / 2)
+        if stop.is_set():
+            return
+        children[name] = _spawn_child(args, f"{name}.log", config)
+        started = time.monotonic()
+        runtime.components = {n: p.pid for n, p in children.items()}
+
+
 async def run_up(config: HealopsConfig, on_ready: Callable[[Runtime], None] | None = None,
                  watch: Callable[[Runtime, asyncio.Event], asyncio.Future[None]] | None = None) -> int:
     """Run until SIGINT/SIGTERM (or until ``watch`` returns); returns the exit code."""
@@ -74,6 +96,11 @@ async def run_up(config: HealopsConfig, on_ready: Callable[[Runtime], None] | No
     from detectors.openslo import DEFAULT_DIR, load_slos
 
     load_slos(list(config.slo_paths) or [DEFAULT_DIR], config.slo_time_scale)  # a bad SLO file stops us here, named
+    if config.remediation != "off":
+        from runbooks.loader import DEFAULT_DIR as RUNBOOKS
+        from runbooks.loader import load_runbooks
+
+        load_runbooks(list(config.runbook_paths) or [RUNBOOKS])  # and so does a bad runbook
     _claim_pidfile(config)
     tokens = load_or_create_tokens(config.home)
     repo = DesiredStateRepo(config.desired_state_dir)
@@ -85,11 +112,12 @@ async def run_up(config: HealopsConfig, on_ready: Callable[[Runtime], None] | No
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
-        children["control-plane"] = _spawn_child(
-            ["healops.controlplane", "--home", str(config.home), "--host", config.host,
-             "--port", str(config.control_port), "--otlp-port", str(config.otlp_port)], "control-plane.log", config)
+        control_args = ["healops.controlplane", "--home", str(config.home), "--host", config.host,
+                        "--port", str(config.control_port), "--otlp-port", str(config.otlp_port)]
+        children["control-plane"] = _spawn_child(control_args, "control-plane.log", config)
         runtime.components = {name: p.pid for name, p in children.items()}
         runtime_task = asyncio.create_task(runtime.run(stop))
+        supervisor = asyncio.create_task(_keep_running("control-plane", control_args, children, runtime, config, stop))
 
         def gateway_ready() -> bool:
             return any(r.service == "api-gateway" and r.state == "ready" for r in runtime.replicas)
@@ -109,6 +137,7 @@ async def run_up(config: HealopsConfig, on_ready: Callable[[Runtime], None] | No
         await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
         stop.set()
         await runtime_task
+        await supervisor
     finally:
         stop.set()
         if "loadgen" in children:

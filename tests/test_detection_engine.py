@@ -52,3 +52,29 @@ def test_red_steps_flow_into_a_stored_incident(tmp_path: Path) -> None:
     assert inc.services[0] == "identity" and inc.ranking[0].service == "identity"
     assert {s.source for s in inc.evidence.values()} >= {"anomaly", "burn_rate"}
     assert engine.status()["active_incidents"] == 1 and engine.live.scored_points > 300
+
+
+def test_after_a_restart_restored_signals_clear_once_nothing_fires_them_again(tmp_path: Path) -> None:
+    """Detectors' state dies with the process: a restored anomaly clears after the grace period, a
+    restored health signal as soon as the runtime shows the replicas ready, so incidents can resolve."""
+    from healops.controlplane.detection import RESTORED_GRACE_S
+    from healops.events import Incident, Signal
+
+    now = [5000.0]
+    store = IncidentStore(tmp_path / "i.db")
+    labels = {"service": "identity", "opens": "true"}
+    anomaly = Signal("red.error_ratio{service=identity}", "anomaly", "identity", 4990.0, True, labels=labels)
+    health = Signal("health{service=identity}", "health", "identity", 4991.0, True, "critical", labels=labels)
+    store.save(Incident("inc-1", "mitigating", "critical", 4990.0, 4991.0, services=["identity"],
+                        active={s.key: s for s in (anomaly, health)}, evidence={s.key: s for s in (anomaly, health)}))
+    snapshot = tmp_path / "runtime.json"
+    snapshot.write_text(json.dumps({"services": {"identity": {"desired_replicas": 2, "replicas": [
+        {"state": "ready"}, {"state": "ready"}]}}}))
+    engine = DetectionEngine(Collector(clock=lambda: now[0]), store, load_slos([DEFAULT_DIR], 120), snapshot,
+                             clock=lambda: now[0])
+    engine.tick()
+    assert list(engine.incidents.active["inc-1"].active) == [anomaly.key]  # health: cleared at once
+    now[0] += RESTORED_GRACE_S + 1
+    engine.tick()
+    inc = engine.incidents.active["inc-1"]
+    assert not inc.active and inc.quiet_since == now[0]

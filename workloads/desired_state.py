@@ -97,6 +97,12 @@ class DesiredStateRepo:
 
         return self.update(name, change, f"Scale {name} to {replicas} replicas\n\n{reason}", author)
 
+    def set_version(self, name: str, version: str, reason: str, author: Author = SYSTEM_AUTHOR) -> str:
+        def change(m: ServiceManifest) -> ServiceManifest:
+            return m.model_copy(update={"spec": m.spec.model_copy(update={"version": version})})
+
+        return self.update(name, change, f"Deploy {name} {version}\n\n{reason}", author)
+
     def restart(self, name: str, reason: str, at: str, author: Author = SYSTEM_AUTHOR) -> str:
         """Roll every replica of ``name`` by committing a new restart annotation (Kubernetes-style)."""
 

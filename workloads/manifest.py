@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from workloads.catalog import GATEWAY, SERVICES
 
 RESTARTED_AT = "healops.dev/restartedAt"
+REPLACE_INSTANCES = "healops.dev/replaceInstances"  # comma-separated replicas to replace (like deleting pods)
 _MEM = re.compile(r"^(\d+(?:\.\d+)?)(Ki|Mi|Gi|K|M|G)?$")
 _CPU = re.compile(r"^(\d+(?:\.\d+)?)(m)?$")
 _UNITS = {None: 1, "K": 1000, "M": 1000**2, "G": 1000**3, "Ki": 1024, "Mi": 1024**2, "Gi": 1024**3}
@@ -142,6 +143,10 @@ class ServiceManifest(_Doc):
     @property
     def restart_generation(self) -> str:
         return self.metadata.annotations.get(RESTARTED_AT, "")
+
+    @property
+    def replace_instances(self) -> frozenset[str]:
+        return frozenset(i for i in self.metadata.annotations.get(REPLACE_INSTANCES, "").split(",") if i)
 
     @property
     def memory_limit_bytes(self) -> int:

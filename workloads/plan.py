@@ -4,7 +4,8 @@ Rules that matter at 3 a.m.:
 - a crashed replica keeps its slot and is *not* replaced unless the manifest's ``restartPolicy``
   says ``Always`` (the runtime must not hide crashes; healing is the runbooks' job);
 - a version or restart-annotation change rolls: new replicas start first, outdated ones stop only
-  once the new ones are all ready.
+  once the new ones are all ready; replicas named in the replace annotation are replaced the same
+  way (a crashed one stops at once), which is how one replica is restarted through git.
 """
 
 from __future__ import annotations
@@ -53,7 +54,8 @@ def plan(desired: Mapping[str, ServiceManifest], replicas: Iterable[Replica]) ->
     for name, m in desired.items():
         for track, (version, count) in desired_groups(m).items():
             mine = [r for r in running if r.service == name and r.track == track]
-            current = [r for r in mine if r.version == version and r.generation == m.restart_generation]
+            current = [r for r in mine if r.version == version and r.generation == m.restart_generation
+                       and r.instance not in m.replace_instances]
             outdated = [r for r in mine if r not in current]
             actions += [Start(name, track, version, m.restart_generation)] * max(0, count - len(current))
             if len(current) > count:
@@ -63,5 +65,7 @@ def plan(desired: Mapping[str, ServiceManifest], replicas: Iterable[Replica]) ->
             for r in outdated:
                 if r.state == "crashed" or ready >= count:
                     why = "restart requested" if r.version == version else f"replaced by {version}"
+                    if r.instance in m.replace_instances:
+                        why = "replacement requested"
                     actions.append(Stop(r, why))
     return actions

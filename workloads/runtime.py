@@ -96,6 +96,9 @@ class Runtime:
             kept = self.desired.revision[:8] if self.desired else "none"
             self._event("revision_refused", "", detail=f"{exc} (keeping {kept})")
 
+    def note_component_exit(self, name: str, code: int | None) -> None:
+        self._event("component_exited", name, detail=f"exit code {code}; restarting it")
+
     # -- processes ---------------------------------------------------------------------------------
     def _new_instance(self, service: str) -> str:
         return f"{service}-{secrets.token_hex(3)}"

@@ -1,6 +1,6 @@
 """``python -m healops.controlplane``: the control-plane API and the OTLP collector, one process
 (started by ``healops up``). Detection and the API read the collector's store in memory; incidents
-are kept in SQLite under the state directory."""
+and the remediation journal are kept in SQLite under the state directory."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from detectors.openslo import DEFAULT_DIR, CompiledSlo, load_slos
 from healops.config import HealopsConfig, load_config, load_or_create_tokens
 from healops.controlplane.app import create_app
 from healops.controlplane.detection import DetectionEngine
+from healops.controlplane.remediation_loop import make_engine, run_remediation
 from healops.incident_store import IncidentStore
 from healops.processes import exit_when_parent_dies
 from healops.serving import serve_all
@@ -46,10 +47,14 @@ async def _serve(config: HealopsConfig, token: str, collector: Collector, receiv
     store = IncidentStore(config.incident_db)
     engine = DetectionEngine(collector, store, slos, config.snapshot_file)
     tasks = [asyncio.create_task(engine.run())]
+    remediation = None
+    if config.remediation != "off":
+        remediation, session = make_engine(config, engine)
+        tasks.append(asyncio.create_task(run_remediation(remediation, session)))
     if config.source == "prometheus":
         tasks.append(asyncio.create_task(PrometheusSource(config.prometheus_url).run(collector.store)))
     await serve_all([
-        uvicorn.Config(create_app(config, token, collector, engine), host=args.host, port=args.port,
+        uvicorn.Config(create_app(config, token, collector, engine, remediation), host=args.host, port=args.port,
                        log_level="warning", access_log=False, timeout_graceful_shutdown=3),
         uvicorn.Config(receiver, host=args.host, port=args.otlp_port, lifespan="on", backlog=4096,
                        log_level="warning", access_log=False, timeout_graceful_shutdown=3),
@@ -57,6 +62,8 @@ async def _serve(config: HealopsConfig, token: str, collector: Collector, receiv
     for task in tasks:
         task.cancel()
     store.close()
+    if remediation is not None:
+        remediation.journal.close()
 
 
 if __name__ == "__main__":

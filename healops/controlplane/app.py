@@ -19,7 +19,9 @@ from healops.auth import bearer_ok
 from healops.config import HealopsConfig
 from healops.controlplane.detection import DetectionEngine
 from healops.controlplane.incidents_api import incidents_router
+from healops.controlplane.remediation_api import remediation_router
 from healops.gitrepo import GitRepo
+from remediation.engine import RemediationEngine
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:
@@ -31,7 +33,7 @@ def _read_json(path: Path) -> dict[str, Any] | None:
 
 
 def create_app(config: HealopsConfig, token: str, collector: Collector | None = None,
-               engine: DetectionEngine | None = None) -> FastAPI:
+               engine: DetectionEngine | None = None, remediation: RemediationEngine | None = None) -> FastAPI:
     app = FastAPI(title="healops control plane", version=__version__, docs_url=None, redoc_url=None)
 
     def require_token(request: Request) -> None:
@@ -62,6 +64,8 @@ def create_app(config: HealopsConfig, token: str, collector: Collector | None = 
 
     if engine is not None:
         app.include_router(incidents_router(engine), dependencies=guarded)
+    if remediation is not None:
+        app.include_router(remediation_router(remediation), dependencies=guarded)
     return app
 
 

@@ -33,6 +33,7 @@ log = logging.getLogger("healops.detection")
 RCA_METRICS = (names.RED_P50, names.RED_P99, names.RED_ERROR_RATIO, "otel.process.memory.usage",
                "otel.process.cpu.utilization", "otel.http.server.active_requests")
 RCA_WINDOW_S = 30.0  # the ranking compares this much after the trouble began with the 2 min before
+RESTORED_GRACE_S = 30.0  # after a restart, signals restored from the store and not fired again clear after this
 TROUBLE_LEAD_S = 4.0  # the trouble began about this long before the first signal (need 2 of 3 steps, lateness)
 
 
@@ -65,7 +66,12 @@ class DetectionEngine:
         self.incidents = IncidentManager(graph=collector.graph.edge_keys, clock=clock)
         self.incidents.restore(store.incidents(state="active", limit=1000))
         self.alerts = AlertmanagerIntake()
-        self.health: dict[str, Signal] = {}
+        restored = [s for inc in self.incidents.active.values() for s in inc.active.values()]
+        # health is re-read from the runtime at once: a replica still down keeps its signal, one back clears
+        self.health: dict[str, Signal] = {s.service: s for s in restored if s.source == "health"}
+        # the rest was fired by detectors whose state died with the old process: kept a while, then cleared
+        self._restored = [s for s in restored if s.source != "health"]
+        self._restored_until = clock() + RESTORED_GRACE_S
         self.signals_seen = 0
         self.changed = asyncio.Event()
         collector.red.slow_thresholds_ms = tuple(sorted(self.burn.thresholds_ms()))
@@ -99,10 +105,11 @@ class DetectionEngine:
     # -- periodic -----------------------------------------------------------------------------------
     def tick(self) -> None:
         self.ingest(self.live.poll_process_metrics(self.collector.store) + self.live.expire())
+        self._clear_restored()
         self._health()
         for inc in list(self.incidents.active.values()):
-            if inc.quiet_since is not None:
-                continue  # the trouble is over: keep the ranking made while it lasted
+            if inc.quiet_since is not None or inc.state == "mitigating":
+                continue  # the trouble is over, or a remediation acts on this ranking: keep it
             entries: list[TimelineEntry] = []
             before = (inc.ranking, len(inc.examples))
             self._rerank(inc, entries)
@@ -110,6 +117,19 @@ class DetectionEngine:
                 self.store.save(inc, entries)  # scores and examples too, not only a new top three
                 self.changed.set()
         self._apply(self.incidents.tick())
+
+    def _clear_restored(self) -> None:
+        """Clear signals restored after a restart that no detector fired again within the grace period
+        (their detectors' state died with the old process, so no clear would ever come)."""
+        if not self._restored or self.clock() < self._restored_until:
+            return
+        now = self.clock()
+        still = {(k, s.at) for inc in self.incidents.active.values() for k, s in inc.active.items()}
+        stale = [s for s in self._restored if (s.key, s.at) in still]  # not fired (nor cleared) since
+        self._restored = []
+        self.ingest([Signal(s.key, s.source, s.service, now, False, s.severity, s.metric,
+                            summary=f"{s.key}: not seen again since the control plane restarted", labels=s.labels)
+                     for s in stale])
 
     def _health(self) -> None:
         if self.snapshot_file is None:
@@ -135,7 +155,8 @@ class DetectionEngine:
         episode = inc.reopened_at or inc.opened_at
         firsts = [s.at for s in inc.evidence.values() if s.at >= episode - 60.0]  # latest per key
         start = min([*firsts, episode]) - TROUBLE_LEAD_S
-        hard = {s.service: s.summary for s in inc.active.values() if s.source == "health"}
+        hard = {s.service: s.summary if s.firing else f"{s.service}: replicas were down in this episode"
+                for s in inc.evidence.values() if s.source == "health" and s.at >= episode - 60.0}
         ranking = rank(self.rca_metrics(), self.collector.graph.edge_keys(), start, hard,
                        end=start + RCA_WINDOW_S)
         if [r.service for r in ranking[:3]] != [r.service for r in inc.ranking[:3]]:

@@ -1,0 +1,120 @@
+"""Wiring between detection and remediation inside the control plane.
+
+Detection state lives on the event loop; the remediation engine blocks (git, SQLite) and runs in a
+worker thread. So each round takes a copy of the active incidents and the SLO burn rates on the
+loop, lets the engine work on the copy in the thread, then applies what it asked for (timeline
+notes, mitigating, escalations) back on the loop. Nothing is shared while the thread runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from detectors.burn_rate import current_burn_rates
+from healops.config import HealopsConfig
+from healops.controlplane.detection import DetectionEngine
+from healops.events import Incident, TimelineEntry
+from remediation.changes import Executor
+from remediation.engine import RemediationEngine
+from remediation.journal import Journal
+from remediation.safety import SafetyPolicy
+from runbooks.loader import DEFAULT_DIR, load_runbooks
+
+log = logging.getLogger("healops.remediation")
+
+
+class IncidentSession:
+    """The engine's view of incidents and health for one round (an :class:`IncidentPort` and a
+    :class:`HealthPort`): a copy taken on the loop, with the changes queued for the loop."""
+
+    def __init__(self, detection: DetectionEngine) -> None:
+        self.detection = detection
+        self._incidents: list[Incident] = []
+        self._burns: dict[str, list[float]] = {}
+        self._queued: list[tuple[str, str, Any]] = []
+
+    def refresh(self) -> None:
+        """On the loop: copy what the engine may read."""
+        self._incidents = [Incident.from_json(i.to_json()) for i in self.detection.incidents.active.values()]
+        self._burns = current_burn_rates(self.detection.burn.status())
+
+    def flush(self) -> None:
+        """On the loop: apply what the engine asked for, stored before anyone is told."""
+        queued, self._queued = self._queued, []
+        manager = self.detection.incidents
+        for op, incident_id, arg in queued:
+            inc = manager.active.get(incident_id)
+            if inc is None:
+                inc = self.detection.store.get(incident_id)  # resolved meanwhile: the timeline still gets it
+                if inc is None:
+                    continue
+            if op == "mitigating":
+                change = manager.set_state(incident_id, "mitigating", arg)
+                entries = change[1] if change else []
+            elif op == "escalate":
+                change = manager.set_state(incident_id, "open", arg)
+                inc.severity = "critical"
+                entries = [*(change[1] if change else []), TimelineEntry(self.detection.clock(), "escalated",
+                                                                         {"why": arg})]
+            else:
+                entries = [TimelineEntry(self.detection.clock(), op, arg)]
+            self.detection.store.save(inc, entries)
+        if queued:
+            self.detection.changed.set()
+
+    # IncidentPort
+    def active(self) -> list[Incident]:
+        return list(self._incidents)
+
+    def note(self, incident_id: str, kind: str, detail: dict[str, Any]) -> None:
+        self._queued.append((kind, incident_id, detail))
+
+    def mitigating(self, incident_id: str, why: str) -> None:
+        self._queued.append(("mitigating", incident_id, why))
+
+    def escalate(self, incident_id: str, why: str) -> None:
+        self._queued.append(("escalate", incident_id, why))
+
+    # HealthPort
+    def burn_rates(self, service: str) -> list[float]:
+        return list(self._burns.get(service, []))
+
+
+async def run_remediation(engine: RemediationEngine, session: IncidentSession, interval_s: float = 0.5) -> None:
+    """Recover once, then a round every ``interval_s``; a failed round is logged and retried."""
+    await asyncio.to_thread(engine.recover)
+    while True:
+        try:
+            session.refresh()
+            await asyncio.to_thread(engine.tick)
+        except Exception:
+            log.exception("remediation round failed")
+        finally:
+            session.flush()
+        await asyncio.sleep(interval_s)
+
+
+def make_executor(config: HealopsConfig) -> Executor:
+    """The local runtime's desired-state repository, or a Kubernetes cluster (``HEALOPS_EXECUTOR``)."""
+    from workloads.desired_state import DesiredStateRepo
+
+    repo = DesiredStateRepo(config.desired_state_dir)
+    if config.executor == "kubernetes":
+        from remediation.kubernetes_executor import KubernetesExecutor
+
+        return KubernetesExecutor.from_environment(config.k8s_namespace, repo)
+    from remediation.local_executor import LocalExecutor
+
+    return LocalExecutor(repo, config.snapshot_file)
+
+
+def make_engine(config: HealopsConfig, detection: DetectionEngine) -> tuple[RemediationEngine, IncidentSession]:
+    """The engine on the runbooks ``healops up`` validated (a bad file stopped it before this)."""
+    session = IncidentSession(detection)
+    engine = RemediationEngine(
+        runbooks=load_runbooks(list(config.runbook_paths) or [DEFAULT_DIR]), executor=make_executor(config),
+        journal=Journal(config.remediation_db), incidents=session, health=session,
+        policy=SafetyPolicy(dry_run=config.remediation == "dry-run"))
+    return engine, session

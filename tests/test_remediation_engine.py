@@ -1,0 +1,339 @@
+"""The remediation engine on a real git repository and a real SQLite journal, with the local
+executor committing to the desired state exactly as on the platform. Incidents and burn rates come
+from a small in-test book (the engine's two ports), so every branch runs in milliseconds with a
+controlled clock: verify, revert, escalate, cooldown, rate limit, loop, approval, kill switch, dry
+run, and recovery from a crash at each point of a step."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from healops.events import Incident, RankedService, Signal
+from remediation.actions import Limits
+from remediation.engine import RemediationEngine
+from remediation.journal import Journal
+from remediation.local_executor import LocalExecutor
+from remediation.safety import SafetyPolicy
+from runbooks.loader import DEFAULT_DIR, LoadedRunbook, load_runbooks, parse_runbook
+from workloads.desired_state import DesiredStateRepo
+
+SERVICES = ("api-gateway", "healthcare", "identity", "analytics")
+
+
+@dataclass
+class Clock:
+    now: float = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@dataclass
+class Book:
+    """The incidents and burn rates the engine sees, and what it wrote back."""
+
+    incidents: dict[str, Incident] = field(default_factory=dict)
+    burns: dict[str, list[float]] = field(default_factory=dict)
+    notes: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+    escalations: list[tuple[str, str]] = field(default_factory=list)
+    mitigating_ids: list[str] = field(default_factory=list)
+
+    def active(self) -> list[Incident]:
+        return list(self.incidents.values())
+
+    def note(self, incident_id: str, kind: str, detail: dict[str, Any]) -> None:
+        self.notes.append((incident_id, kind, detail))
+
+    def mitigating(self, incident_id: str, why: str) -> None:
+        self.mitigating_ids.append(incident_id)
+
+    def escalate(self, incident_id: str, why: str) -> None:
+        self.escalations.append((incident_id, why))
+
+    def burn_rates(self, service: str) -> list[float]:
+        return self.burns.get(service, [0.0])
+
+
+@dataclass
+class World:
+    repo: DesiredStateRepo
+    snapshot: Path
+    journal: Journal
+    book: Book
+    clock: Clock
+    executor: LocalExecutor
+
+    def replicas(self, service: str, states: list[str]) -> None:
+        """Publish the runtime snapshot as the local runtime would."""
+        snap = json.loads(self.snapshot.read_text()) if self.snapshot.exists() else {"services": {}}
+        snap["services"][service] = {"replicas": [{"instance": f"{service}-{i}", "state": s}
+                                                  for i, s in enumerate(states)]}
+        self.snapshot.write_text(json.dumps(snap))
+
+    def engine(self, runbooks: list[LoadedRunbook] | None = None, **policy: Any) -> RemediationEngine:
+        return RemediationEngine(runbooks or load_runbooks([DEFAULT_DIR]), self.executor, self.journal, self.book,
+                                 self.book, SafetyPolicy(**policy), clock=self.clock)
+
+    def commits(self) -> list[str]:
+        return [c.subject for c in self.repo.git.log(limit=100)]
+
+    def kinds(self, incident_id: str) -> list[str]:
+        return [d["kind"] for d in self.journal.decisions(incident_id)]
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> World:
+    repo = DesiredStateRepo(tmp_path / "desired-state")
+    repo.ensure(2, list(SERVICES))
+    clock = Clock()
+    w = World(repo, tmp_path / "runtime.json", Journal(tmp_path / "remediation.db", clock=clock), Book(), clock,
+              LocalExecutor(repo, tmp_path / "runtime.json"))
+    for s in SERVICES:
+        w.replicas(s, ["ready", "ready"])
+    return w
+
+
+def incident(service: str, kind: str = "health", source: str = "health", severity: str = "critical",
+             inc_id: str = "inc-1") -> Incident:
+    sig = Signal(key=f"{kind}{{service={service}}}", source=source, service=service, at=0.0, firing=True,  # type: ignore[arg-type]
+                 severity=severity, labels={"service": service, "kind": kind, "opens": "true"})  # type: ignore[arg-type]
+    return Incident(inc_id, "open", severity, 0.0, 0.0, services=[service], active={sig.key: sig},  # type: ignore[arg-type]
+                    evidence={sig.key: sig}, ranking=[RankedService(service, 2.0, "test")])
+
+
+def runbook(text: str) -> list[LoadedRunbook]:
+    return [LoadedRunbook(parse_runbook(text, "test.yaml"), "test.yaml")]
+
+
+SCALE_ON_ERRORS = """
+apiVersion: healops.dev/v1
+kind: Runbook
+metadata: {name: scale-on-errors}
+spec:
+  trigger: {kinds: [errors]}
+  steps:
+    - name: add
+      action: scale
+      args: {service: "${target}", delta: 2}
+      onFailure: [revert, escalate]
+  verify: {withinSeconds: 30, holdSeconds: 2}
+  cooldownSeconds: 120
+"""
+
+
+def test_crash_is_restarted_by_a_commit_naming_the_incident_then_verified(world: World) -> None:
+    world.replicas("healthcare", ["crashed", "crashed"])
+    world.book.incidents["inc-1"] = incident("healthcare")
+    engine = world.engine()
+    engine.tick()
+    head = world.repo.git.log(limit=1)[0]
+    assert head.subject == "Restart 2 replica(s) of healthcare: healthcare-0, healthcare-1"
+    assert "Healops-Incident: inc-1" in head.body and head.author == "healops-remediation"
+    manifest = world.repo.load().services["healthcare"]
+    assert manifest.replace_instances == {"healthcare-0", "healthcare-1"}
+    decisions = world.journal.decisions("inc-1")
+    assert [d["kind"] for d in decisions] == ["skipped", "matched", "executed"]
+    assert decisions[0]["runbook"] == "rollback-bad-deploy" and "new version" in decisions[0]["reason"]
+    assert world.book.mitigating_ids == ["inc-1"]
+    engine.tick()  # still crashed: not verified, nothing new done
+    assert world.journal.remediations()[0].state == "verifying" and len(world.commits()) == 2
+    world.replicas("healthcare", ["ready", "ready"])
+    world.book.incidents["inc-1"].active.clear()
+    engine.tick()
+    world.clock.now += 3.5
+    engine.tick()
+    assert world.journal.remediations()[0].state == "verified"
+    assert "verified" in world.repo.git.notes(head.sha)
+
+
+def test_unhelpful_change_is_reverted_and_the_incident_escalated(world: World) -> None:
+    world.book.incidents["inc-1"] = incident("healthcare", kind="errors", source="anomaly", severity="warning")
+    engine = world.engine(runbook(SCALE_ON_ERRORS))
+    engine.tick()
+    assert world.repo.load().services["healthcare"].spec.replicas == 4
+    world.replicas("healthcare", ["ready"] * 4)
+    world.clock.now += 31
+    engine.tick()
+    assert world.repo.load().services["healthcare"].spec.replicas == 2
+    assert world.commits()[:2] == ['Revert "Scale healthcare to 4 replicas"', "Scale healthcare to 4 replicas"]
+    assert world.kinds("inc-1") == ["matched", "executed", "failed", "reverted", "escalated"]
+    assert world.book.escalations and "still firing" in world.book.escalations[0][1]
+    engine.tick()  # escalated: a person owns it; the runbook does not try again
+    assert len(world.commits()) == 3
+
+
+def test_flapping_fault_is_held_by_cooldown_and_stopped_as_a_loop(world: World) -> None:
+    engine = world.engine(runbook(SCALE_ON_ERRORS), loop_limit=2, per_service_limit=10)
+    inc = incident("healthcare", kind="errors", source="anomaly", severity="warning")
+    world.book.incidents["inc-1"] = inc
+
+    def flap(after_s: float) -> None:
+        """The fault comes back: the incident reopens with its signal firing again."""
+        world.clock.now += after_s
+        inc.active.update(incident("healthcare", kind="errors", source="anomaly").active)
+        inc.reopened_at = world.clock.now - 5  # reopened a moment ago: its ranking has settled
+        engine.tick()
+
+    def recover() -> None:
+        world.replicas("healthcare", ["ready"] * world.repo.load().services["healthcare"].spec.replicas)
+        inc.active.clear()
+        engine.tick()
+        world.clock.now += 3
+        engine.tick()
+
+    engine.tick()
+    recover()
+    assert len(world.commits()) == 2
+    for _ in range(3):  # back every 30 s: inside the 120 s cooldown, nothing is done
+        flap(30)
+        inc.active.clear()
+    assert len(world.commits()) == 2 and "cooldown" in world.journal.decisions("inc-1")[-1]["reason"]
+    flap(40)  # past the cooldown: the runbook may act once more
+    assert len(world.commits()) == 3
+    recover()
+    flap(130)  # a third run of the same runbook on the same service within 30 min: a loop
+    assert len(world.commits()) == 3
+    assert world.kinds("inc-1")[-1] == "escalated"
+    assert any("loop" in why for _, why in world.book.escalations)
+
+
+def test_rate_limit_holds_a_step_until_the_window_passes(world: World) -> None:
+    engine = world.engine(runbook(SCALE_ON_ERRORS.replace("cooldownSeconds: 120", "cooldownSeconds: 0")),
+                          per_service_limit=1)
+    world.repo.set_replicas("healthcare", 3, "operator")  # not counted: only remediation changes are
+    for i in (1, 2):
+        world.book.incidents[f"inc-{i}"] = incident("healthcare", kind="errors", source="anomaly", inc_id=f"inc-{i}")
+    engine.tick()
+    assert world.repo.load().services["healthcare"].spec.replicas == 5
+    assert world.kinds("inc-2")[-1] == "skipped" and "limit 1" in world.journal.decisions("inc-2")[-1]["reason"]
+
+
+def test_bounds_refuse_a_scale_past_max_and_escalate(world: World) -> None:
+    engine = world.engine(runbook(SCALE_ON_ERRORS), limits=Limits(max_replicas=2))
+    world.book.incidents["inc-1"] = incident("healthcare", kind="errors", source="anomaly")
+    engine.tick()
+    assert world.kinds("inc-1") == ["matched", "refused", "failed", "escalated"]
+    assert len(world.commits()) == 1
+
+
+def test_dry_run_and_kill_switch_change_nothing(world: World) -> None:
+    world.replicas("healthcare", ["crashed", "ready"])
+    world.book.incidents["inc-1"] = incident("healthcare")
+    world.engine(dry_run=True).tick()
+    assert len(world.commits()) == 1
+    executed = [d for d in world.journal.decisions("inc-1") if d["kind"] == "executed"]
+    assert executed and executed[0]["detail"]["dry_run"] and executed[0]["reason"].startswith("[dry run]")
+    world.book.incidents["inc-2"] = incident("healthcare", inc_id="inc-2")
+    engine = world.engine()
+    engine.set_kill_switch(True, "test")
+    engine.tick()
+    reasons = [d["reason"] for d in world.journal.decisions("inc-2")]
+    assert len(world.commits()) == 1 and "the kill switch is on" in reasons
+    engine.set_kill_switch(False, "test")
+    engine.tick()
+    assert len(world.commits()) == 2
+
+
+def test_approval_gate_waits_for_a_person(world: World) -> None:
+    world.replicas("healthcare", ["crashed", "crashed"])
+    world.book.incidents["inc-1"] = incident("healthcare")
+    breaker = [lr for lr in load_runbooks([DEFAULT_DIR]) if lr.runbook.name == "open-breaker-to-failing-downstream"]
+    engine = world.engine(breaker)
+    engine.tick()
+    engine.tick()
+    rem = world.journal.remediations()[0]
+    assert rem.state == "awaiting_approval" and len(world.commits()) == 1
+    engine.decide_approval(rem.id, True, "alice")
+    engine.tick()
+    gateway = world.repo.load().services["api-gateway"].spec.gateway
+    assert gateway is not None and gateway.circuit_breakers["healthcare"].force_open
+    assert world.kinds("inc-1")[:4] == ["matched", "pending_approval", "approved", "executed"]
+
+
+def test_recovery_settles_an_intent_the_crash_left_unapplied_and_runs_it_once(world: World) -> None:
+    world.replicas("healthcare", ["crashed", "crashed"])
+    world.book.incidents["inc-1"] = incident("healthcare")
+    engine = world.engine()
+
+    def killed(*_: Any, **__: Any) -> Any:
+        raise SystemExit("killed between the journal and git")  # what SIGKILL does at that instant
+
+    apply = world.executor.apply
+    world.executor.apply = killed  # type: ignore[method-assign]
+    with pytest.raises(SystemExit):
+        engine.tick()
+    world.executor.apply = apply  # type: ignore[method-assign]
+    assert [a.state for a in world.journal.actions()] == ["intended"] and len(world.commits()) == 1
+    again = world.engine()
+    again.recover()
+    again.tick()
+    states = sorted(a.state for a in world.journal.actions())
+    assert states == ["aborted", "applied"] and len(world.commits()) == 2
+
+
+def test_recovery_finds_a_change_applied_just_before_the_crash_and_does_not_repeat_it(world: World) -> None:
+    world.replicas("healthcare", ["crashed", "crashed"])
+    world.book.incidents["inc-1"] = incident("healthcare")
+    engine = world.engine()
+    settle = world.journal.settle
+
+    def killed(*_: Any, **__: Any) -> None:
+        raise SystemExit("killed between git and the journal")
+
+    world.journal.settle = killed  # type: ignore[method-assign]
+    with pytest.raises(SystemExit):
+        engine.tick()
+    world.journal.settle = settle  # type: ignore[method-assign]
+    assert len(world.commits()) == 2
+    again = world.engine()
+    again.recover()
+    again.tick()
+    assert [a.state for a in world.journal.actions()] == ["applied"] and len(world.commits()) == 2
+    assert "recovered" in world.kinds("inc-1")
+
+
+def test_recovery_clears_a_stale_git_lock(world: World) -> None:
+    lock = world.repo.path / ".git" / "index.lock"
+    lock.write_text("")
+    import os
+
+    os.utime(lock, (0, 0))
+    world.engine().recover()
+    assert not lock.exists()
+    assert any(d["kind"] == "recovered" and "index.lock" in d["reason"] for d in world.journal.decisions())
+
+
+def test_a_hang_is_not_taken_for_saturation_while_the_probe_decides(world: World) -> None:
+    """Requests pile up in flight in a hung replica as in a saturated one; the scale-out runbook waits
+    its forSeconds, by which time the health probe has named the hang and the restart runbook acts."""
+    inc = incident("identity", kind="saturation", source="anomaly", severity="warning")
+    fresh = replace(next(iter(inc.active.values())), at=world.clock.now)  # fired just now
+    inc.active = {fresh.key: fresh}
+    world.book.incidents["inc-1"] = inc
+    engine = world.engine()
+    engine.tick()
+    assert len(world.commits()) == 1 and world.journal.remediations() == []
+    world.clock.now += 4
+    world.replicas("identity", ["unresponsive", "unresponsive"])
+    inc.active.update(incident("identity").active)
+    engine.tick()
+    assert world.journal.remediations()[0].runbook == "restart-unhealthy-replicas"
+    assert world.commits()[0].startswith("Restart 2 replica(s) of identity")
+
+
+def test_nothing_acts_on_an_incident_before_its_ranking_settles(world: World) -> None:
+    world.replicas("healthcare", ["crashed", "crashed"])
+    inc = incident("healthcare")
+    inc.opened_at = world.clock.now - 1
+    world.book.incidents["inc-1"] = inc
+    engine = world.engine()
+    engine.tick()
+    assert world.journal.remediations() == []
+    world.clock.now += SafetyPolicy().act_after_s
+    engine.tick()
+    assert len(world.journal.remediations()) == 1
