@@ -35,6 +35,7 @@ class _SloState:
     cum: deque[tuple[float, float]] = field(default_factory=deque)  # running (bad, total) sums, one per step
     firing: dict[str, bool] = field(default_factory=dict)
     burn: dict[str, list[float]] = field(default_factory=dict)  # rule name -> burn per window, last step
+    served_steps: int = 0  # steps with traffic seen so far (the start-up grace counts these)
 
     def push(self, bad: float, total: float) -> None:
         last_bad, last_total = self.cum[-1] if self.cum else (0.0, 0.0)
@@ -54,8 +55,13 @@ class _SloState:
 
 @dataclass
 class BurnRateEvaluator:
+    """``startup_grace_s``: each SLO starts counting after its service has served this long, as a
+    Kubernetes startup probe does: a platform's cold start on busy cores is slow by nature, and a
+    page for it would open an incident that every real fault of the next minutes then joins."""
+
     slos: list[CompiledSlo]
     step_s: float = 1.0
+    startup_grace_s: float = 0.0
     _states: list[_SloState] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -79,6 +85,9 @@ class BurnRateEvaluator:
             else:
                 assert slo.good is not None
                 bad = max(0.0, total - written.get(series_key(slo.good), 0.0) * self.step_s)
+            if st.served_steps * self.step_s < self.startup_grace_s:
+                st.served_steps += total > 0
+                continue
             st.push(bad, total)
             for rule in slo.rules:
                 burns = [st.burn_over(max(1, round(w / self.step_s))) for w in rule.windows_s]

@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from healops.errors import RuntimeStateError
+from healops.errors import GitError, RuntimeStateError
 from healops.gitrepo import Author
 from remediation.changes import (
     Applied,
@@ -75,27 +75,60 @@ class GitOps:
 
     def __init__(self, repo: DesiredStateRepo, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.repo, self.clock = repo, clock
+        self._head: str | None = None
+        self._memo: dict[tuple[str, str], Any] = {}  # (what, service) -> answer at self._head
+
+    def _at_head(self, what: str, service: str, compute: Callable[[], Any]) -> Any:
+        """Answers from the repository, remembered until HEAD moves: a view costs one ``git
+        rev-parse`` instead of a dozen git calls, which matters every tick on two busy cores."""
+        head = self.repo.git.head()
+        if head != self._head:
+            self._head, self._memo = head, {}
+        key = (what, service)
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
 
     def manifest(self, service: str) -> ServiceManifest:
-        manifest = self.repo.load().services.get(service)
+        def load() -> ServiceManifest | None:
+            return self.repo.load().services.get(service)
+
+        manifest: ServiceManifest | None = self._at_head("manifest", service, load)
         if manifest is None:
             raise RuntimeStateError(f"service {service!r} is not in the desired state")
         return manifest
 
     def previous_version(self, service: str, current: str) -> tuple[str | None, float | None]:
-        """Walk the manifest's history back past the commit that set the current version: the version
-        before it, and when the current one arrived."""
+        """The version that ran before the current one, and when the current one arrived."""
+        found: tuple[str | None, float | None] = self._at_head(
+            "previous", service, lambda: self._walk_versions(service, current))
+        return found
+
+    def _walk_versions(self, service: str, current: str) -> tuple[str | None, float | None]:
         path = manifest_path(service)
         changed_at: float | None = None
         for commit in self.repo.git.log(limit=VERSION_HISTORY, path=path):
             try:
                 version = yaml.safe_load(self.repo.git.show(commit.sha, path))["spec"]["version"]
-            except Exception:
+            except (GitError, yaml.YAMLError, KeyError, TypeError):  # an unreadable old revision ends the search
                 break
             if version != current:
                 return str(version), changed_at
             changed_at = float(commit.timestamp)
         return None, changed_at
+
+    def person_replicas(self, service: str) -> int:
+        """Replicas in the last commit to the service's manifest that a person (not remediation) made:
+        capacity never scales below it."""
+        found: int = self._at_head("floor", service, lambda: self._walk_people(service))
+        return found
+
+    def _walk_people(self, service: str) -> int:
+        path = manifest_path(service)
+        for commit in self.repo.git.log(limit=VERSION_HISTORY, path=path):
+            if commit.author != AUTHOR.name:
+                return int(yaml.safe_load(self.repo.git.show(commit.sha, path))["spec"]["replicas"])
+        return self.manifest(service).spec.replicas
 
     def commit(self, intent: Intent, change: Change, dry_run: bool) -> Applied:
         summary = describe(change)

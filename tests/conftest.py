@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from healops.harness import PlatformProcess
+from tests.remediation_world import World, make_world
 
 
 @pytest.fixture(scope="session")
@@ -18,3 +19,9 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PlatformProce
     yield plat
     code = plat.stop()
     assert code == 0, f"healops up exited with {code}; see {home / 'up.out'}"
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> World:
+    """A desired-state repository, journal and executor for remediation tests (tests/remediation_world.py)."""
+    return make_world(tmp_path)

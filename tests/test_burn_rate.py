@@ -48,3 +48,12 @@ def test_a_cold_start_does_not_page() -> None:
 
 def test_thresholds_for_the_collector() -> None:
     assert _evaluator().thresholds_ms() == {50.0}
+
+
+def test_a_cold_start_is_not_counted_against_the_slo() -> None:
+    """Every request of the first minute fails (a cold start): with the start-up grace nothing fires;
+    the same failures after the grace page as usual."""
+    slos = [s for s in load_slos([DEFAULT_DIR], time_scale=120) if s.service == "identity"]
+    ev = BurnRateEvaluator(slos, startup_grace_s=60.0)
+    fired = [(t, s) for t in range(130) for s in _step(ev, t, 10, 3 if t < 60 or t >= 110 else 0) if s.firing]
+    assert fired and min(t for t, _ in fired) >= 110

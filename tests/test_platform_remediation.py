@@ -34,7 +34,7 @@ kind: Runbook
 metadata: {name: scale-out-on-errors}
 spec:
   priority: 10
-  trigger: {kinds: [errors, slo], rootCauseRank: 1}
+  trigger: {kinds: [errors, slo], services: [healthcare], rootCauseRank: 3}
   steps:
     - name: add-capacity
       action: scale
@@ -53,6 +53,8 @@ def healing(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PlatformProces
     plat = PlatformProcess(tmp_path_factory.mktemp("heal") / "home", rps=15, replicas=2, remediation="on",
                            env={"HEALOPS_RUNBOOK_PATHS": str(runbooks)}).start()
     time.sleep(WARMUP_S)
+    # a cold start on two busy cores can burn a latency SLO; a fault must not join that incident
+    wait_until(lambda: not _get(plat, "/v1/incidents?state=active"), 180, 1.0, "no start-up incident")
     yield plat
     plat.stop()
 
@@ -71,7 +73,8 @@ def test_a_change_that_does_not_help_is_reverted_and_the_incident_escalated(heal
     healing.repo.set_version("healthcare", "1.2.0", "test: deploy the release with a bug (30 % errors)")
 
     def escalated() -> dict[str, Any] | None:
-        for inc in _get(healing, "/v1/incidents"):
+        incidents: list[dict[str, Any]] = _get(healing, "/v1/incidents")
+        for inc in incidents:
             timeline = _get(healing, f"/v1/incidents/{inc['id']}")["timeline"]
             if any(e["kind"] == "escalated" for e in timeline):
                 return inc
@@ -83,7 +86,7 @@ def test_a_change_that_does_not_help_is_reverted_and_the_incident_escalated(heal
     kinds = [d["kind"] for d in _get(healing, f"/v1/remediation/journal?incident={inc['id']}")]
     assert kinds[-4:] == ["executed", "failed", "reverted", "escalated"]
     healing.repo.set_version("healthcare", "1.1.0", "test: undo the bad deploy")
-    wait_until(lambda: not _get(healing, "/v1/incidents?state=active"), 150, 1.0, "the incident to resolve")
+    wait_until(healing.all_ready, 60, 0.5, "healthcare back on 1.1.0")
 
 
 def test_sigkill_mid_remediation_leaves_nothing_half_done_and_nothing_done_twice(healing: PlatformProcess) -> None:
@@ -111,8 +114,8 @@ def test_sigkill_mid_remediation_leaves_nothing_half_done_and_nothing_done_twice
     assert final["state"] == "verified", final
     actions = [a for a in _get(healing, "/v1/remediation/actions") if a["remediation_id"] == rem["id"]]
     assert [a["state"] for a in actions] == ["applied"], actions
-    subjects = _trailer(healing, rem["incident_id"])
-    assert len(subjects) == 1 and subjects[0].startswith("Restart 2 replica(s) of identity"), subjects
-    assert sum(f"Healops-Action: {actions[0]['action_id']}" in c.body for c in healing.repo.git.log(limit=100)) == 1
+    assert actions[0]["summary"].startswith("Restart 2 replica(s) of identity"), actions
+    commits = [c for c in healing.repo.git.log(limit=100) if f"Healops-Action: {actions[0]['action_id']}" in c.body]
+    assert len(commits) == 1 and f"Healops-Incident: {rem['incident_id']}" in commits[0].body
     wait_until(healing.all_ready, 30, 0.5, "identity healthy again")
     assert Path(healing.home / "desired-state" / ".git" / "index.lock").exists() is False

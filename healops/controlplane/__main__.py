@@ -49,8 +49,8 @@ async def _serve(config: HealopsConfig, token: str, collector: Collector, receiv
     tasks = [asyncio.create_task(engine.run())]
     remediation = None
     if config.remediation != "off":
-        remediation, session = make_engine(config, engine)
-        tasks.append(asyncio.create_task(run_remediation(remediation, session)))
+        remediation, session, capacity = make_engine(config, engine)
+        tasks.append(asyncio.create_task(run_remediation(remediation, session, capacity)))
     if config.source == "prometheus":
         tasks.append(asyncio.create_task(PrometheusSource(config.prometheus_url).run(collector.store)))
     await serve_all([

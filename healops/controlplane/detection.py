@@ -33,6 +33,7 @@ log = logging.getLogger("healops.detection")
 RCA_METRICS = (names.RED_P50, names.RED_P99, names.RED_ERROR_RATIO, "otel.process.memory.usage",
                "otel.process.cpu.utilization", "otel.http.server.active_requests")
 RCA_WINDOW_S = 30.0  # the ranking compares this much after the trouble began with the 2 min before
+SLO_STARTUP_GRACE_S = 60.0  # SLOs count a service's requests from a minute after it began serving
 RESTORED_GRACE_S = 30.0  # after a restart, signals restored from the store and not fired again clear after this
 TROUBLE_LEAD_S = 4.0  # the trouble began about this long before the first signal (need 2 of 3 steps, lateness)
 
@@ -62,7 +63,7 @@ class DetectionEngine:
         self.collector, self.store, self.clock = collector, store, clock
         self.snapshot_file = snapshot_file
         self.live = LiveDetection(clock=clock, step_s=collector.store.step_s)
-        self.burn = BurnRateEvaluator(slos, step_s=collector.store.step_s)
+        self.burn = BurnRateEvaluator(slos, step_s=collector.store.step_s, startup_grace_s=SLO_STARTUP_GRACE_S)
         self.incidents = IncidentManager(graph=collector.graph.edge_keys, clock=clock)
         self.incidents.restore(store.incidents(state="active", limit=1000))
         self.alerts = AlertmanagerIntake()

@@ -12,10 +12,13 @@ import asyncio
 import logging
 from typing import Any
 
+from collectors import names
+from collectors.series_store import SeriesStore
 from detectors.burn_rate import current_burn_rates
 from healops.config import HealopsConfig
 from healops.controlplane.detection import DetectionEngine
 from healops.events import Incident, TimelineEntry
+from remediation.capacity import CapacityController
 from remediation.changes import Executor
 from remediation.engine import RemediationEngine
 from remediation.journal import Journal
@@ -23,6 +26,7 @@ from remediation.safety import SafetyPolicy
 from runbooks.loader import DEFAULT_DIR, load_runbooks
 
 log = logging.getLogger("healops.remediation")
+CPU = "otel.process.cpu.utilization"
 
 
 class IncidentSession:
@@ -33,12 +37,14 @@ class IncidentSession:
         self.detection = detection
         self._incidents: list[Incident] = []
         self._burns: dict[str, list[float]] = {}
+        self._loads: dict[str, tuple[float, float]] = {}
         self._queued: list[tuple[str, str, Any]] = []
 
     def refresh(self) -> None:
         """On the loop: copy what the engine may read."""
         self._incidents = [Incident.from_json(i.to_json()) for i in self.detection.incidents.active.values()]
         self._burns = current_burn_rates(self.detection.burn.status())
+        self._loads = service_loads(self.detection.collector.store)
 
     def flush(self) -> None:
         """On the loop: apply what the engine asked for, stored before anyone is told."""
@@ -81,14 +87,43 @@ class IncidentSession:
     def burn_rates(self, service: str) -> list[float]:
         return list(self._burns.get(service, []))
 
+    # for the capacity controller
+    def loads(self) -> dict[str, tuple[float, float]]:
+        return dict(self._loads)
 
-async def run_remediation(engine: RemediationEngine, session: IncidentSession, interval_s: float = 0.5) -> None:
+    def busy(self, service: str) -> bool:
+        return any(service in inc.services for inc in self._incidents)
+
+
+def service_loads(store: SeriesStore, fresh_s: float = 30.0) -> dict[str, tuple[float, float]]:
+    """Per service: the latest request rate and the mean CPU utilisation of its instances."""
+    rates: dict[str, float] = {}
+    for name, lbls in store.keys(names.RED_REQUESTS):
+        latest = store.latest(name, lbls)
+        if latest is not None:
+            rates[dict(lbls).get("service", "")] = latest[1]
+    cpus: dict[str, list[float]] = {}
+    newest = max((p[0] for k in store.keys(CPU) if (p := store.latest(*k)) is not None), default=0.0)
+    for name, lbls in store.keys(CPU):
+        latest = store.latest(name, lbls)
+        if latest is not None and latest[0] >= newest - fresh_s:  # replicas gone since do not count
+            cpus.setdefault(dict(lbls).get("service", ""), []).append(latest[1])
+    return {s: (rates[s], sum(c) / len(c)) for s, c in cpus.items() if s in rates}
+
+async def run_remediation(engine: RemediationEngine, session: IncidentSession,
+                          capacity: CapacityController | None = None, interval_s: float = 0.5) -> None:
     """Recover once, then a round every ``interval_s``; a failed round is logged and retried."""
     await asyncio.to_thread(engine.recover)
+
+    def round_() -> None:
+        engine.tick()
+        if capacity is not None:
+            capacity.tick()
+
     while True:
         try:
             session.refresh()
-            await asyncio.to_thread(engine.tick)
+            await asyncio.to_thread(round_)
         except Exception:
             log.exception("remediation round failed")
         finally:
@@ -110,11 +145,21 @@ def make_executor(config: HealopsConfig) -> Executor:
     return LocalExecutor(repo, config.snapshot_file)
 
 
-def make_engine(config: HealopsConfig, detection: DetectionEngine) -> tuple[RemediationEngine, IncidentSession]:
-    """The engine on the runbooks ``healops up`` validated (a bad file stopped it before this)."""
+def make_engine(config: HealopsConfig, detection: DetectionEngine
+                ) -> tuple[RemediationEngine, IncidentSession, CapacityController]:
+    """The engine on the runbooks ``healops up`` validated (a bad file stopped it before this), and
+    the capacity controller on the same executor, journal and rails."""
+    from remediation.gitops import GitOps
+    from workloads.desired_state import DesiredStateRepo
+
     session = IncidentSession(detection)
+    executor = make_executor(config)
+    journal = Journal(config.remediation_db)
+    policy = SafetyPolicy(dry_run=config.remediation == "dry-run")
     engine = RemediationEngine(
-        runbooks=load_runbooks(list(config.runbook_paths) or [DEFAULT_DIR]), executor=make_executor(config),
-        journal=Journal(config.remediation_db), incidents=session, health=session,
-        policy=SafetyPolicy(dry_run=config.remediation == "dry-run"))
-    return engine, session
+        runbooks=load_runbooks(list(config.runbook_paths) or [DEFAULT_DIR]), executor=executor,
+        journal=journal, incidents=session, health=session, policy=policy)
+    capacity = CapacityController(executor, journal, session.loads,
+                                  GitOps(DesiredStateRepo(config.desired_state_dir)).person_replicas,
+                                  session.busy, policy)
+    return engine, session, capacity
