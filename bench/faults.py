@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import signal
 import statistics
 import sys
 import tempfile
@@ -204,7 +205,8 @@ def watch_recovery(p: Platform, case: Case, t0: float, incident_id: str | None, 
     ok_since: float | None = None
     while time.time() - t0 < timeout_s:
         mine = [a for a in p.actions_since(t0) if a["incident_id"] == incident_id] if incident_id else []
-        healed = bool(mine) and fault_gone(p, case, faulted) and p.slo_met(case.service)
+        by_commit = bool(mine) and bool(p.proc.repo.git.find(f"Healops-Incident: {incident_id}"))
+        healed = by_commit and fault_gone(p, case, faulted) and p.slo_met(case.service)
         if healed:
             ok_since = ok_since or time.time()
             if time.time() - ok_since >= RECOVERY_HOLD_S:
@@ -317,6 +319,8 @@ def main() -> None:
     ap.add_argument("--services", nargs="*", choices=list(SERVICES), default=None)
     ap.add_argument("--out", type=Path, default=None, help="also write per-case rows as JSON here")
     args = ap.parse_args()
+    # SIGTERM must run the ``finally`` below, or the platform it started lives on, healing itself
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     fault_free_s = args.fault_free_s if args.fault_free_s is not None else (120.0 if args.quick else 1800.0)
     healing = args.remediation == "on"
     fault_s = args.fault_s if args.fault_s is not None else (180.0 if healing else 20.0)

@@ -6,6 +6,7 @@ crash recovery can tell whether an action was applied; outcomes are git notes on
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -31,6 +32,7 @@ from workloads.desired_state import DesiredStateRepo, manifest_path
 from workloads.manifest import REPLACE_INSTANCES, RESTARTED_AT, ServiceManifest
 
 AUTHOR = Author("healops-remediation", "remediation@healops.localhost")
+REFS_RECHECK_S = 5.0  # forget memoised answers this often even if no ref file changed
 VERSION_HISTORY = 50  # commits of a manifest searched for the version that ran before
 
 
@@ -75,15 +77,17 @@ class GitOps:
 
     def __init__(self, repo: DesiredStateRepo, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.repo, self.clock = repo, clock
-        self._head: str | None = None
-        self._memo: dict[tuple[str, str], Any] = {}  # (what, service) -> answer at self._head
+        self._refs: tuple[int, ...] = ()
+        self._refs_at = 0.0
+        self._memo: dict[tuple[str, str], Any] = {}  # (what, service) -> answer while HEAD stays
 
     def _at_head(self, what: str, service: str, compute: Callable[[], Any]) -> Any:
-        """Answers from the repository, remembered until HEAD moves: a view costs one ``git
-        rev-parse`` instead of a dozen git calls, which matters every tick on two busy cores."""
-        head = self.repo.git.head()
-        if head != self._head:
-            self._head, self._memo = head, {}
+        """Answers from the repository, remembered until HEAD moves (seen from the ref files' mtimes,
+        re-checked every few seconds): a view costs a few ``stat`` calls instead of a dozen git
+        processes, which matters every tick on two busy cores."""
+        refs = self.repo.git.refs_fingerprint()
+        if refs != self._refs or time.monotonic() - self._refs_at > REFS_RECHECK_S:
+            self._refs, self._refs_at, self._memo = refs, time.monotonic(), {}
         key = (what, service)
         if key not in self._memo:
             self._memo[key] = compute()

@@ -20,8 +20,11 @@ def failing(v: Verification, incident: Incident | None, view: ServiceView, healt
     """The conditions that do not hold now (empty: verified). ``incident`` None means resolved."""
     out: list[str] = []
     if v.signals_cleared and incident is not None:
+        # the anomalies and replica health; burn-rate rules are budget accounting over long windows
+        # (a 6x page remembers 3 min), and whether the SLO is met *now* is burnRateBelow's question
         firing = [s.key for s in incident.active.values()
-                  if s.service == view.name and s.firing and s.labels.get("opens", "true") == "true"]
+                  if s.service == view.name and s.firing and s.source != "burn_rate"
+                  and s.labels.get("opens", "true") == "true"]
         if firing:
             out.append(f"still firing: {', '.join(sorted(firing)[:3])}")
     if v.replicas_ready and (view.ready_replicas < view.desired_replicas or view.unhealthy):

@@ -70,7 +70,8 @@ class Verification(_Doc):
     within_s: float = Field(default=45.0, gt=0, le=3600, alias="withinSeconds")
     hold_s: float = Field(default=3.0, ge=0, le=600, alias="holdSeconds")
     signals_cleared: bool = Field(default=True, alias="signalsCleared",
-                                  description="the target's opening signals in the incident have cleared")
+                                  description="the target's anomalies and health signals in the incident have "
+                                              "cleared (burn-rate rules excepted: see burnRateBelow)")
     replicas_ready: bool = Field(default=True, alias="replicasReady")
     burn_rate_below: float | None = Field(default=1.0, gt=0, alias="burnRateBelow",
                                           description="every short-window burn rate of the target's SLOs")

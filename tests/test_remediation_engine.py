@@ -257,3 +257,27 @@ def test_nothing_acts_on_an_incident_before_its_ranking_settles(world: World) ->
     world.clock.now += SafetyPolicy().act_after_s
     engine.tick()
     assert len(world.journal.remediations()) == 1
+
+
+def test_verification_asks_the_current_burn_not_the_long_window_page(world: World) -> None:
+    """A 6x page remembers minutes of budget; once the anomaly cleared and the current burn is under
+    1x, the service is verified even while that page still fires."""
+    world.replicas("healthcare", ["crashed", "crashed"])
+    inc = incident("healthcare")
+    world.book.incidents["inc-1"] = inc
+    engine = world.engine()
+    engine.tick()
+    world.replicas("healthcare", ["ready", "ready"])
+    page = Signal("burn:healthcare-latency/critical/6x", "burn_rate", "healthcare", 0.0, True, "critical",
+                  labels={"service": "healthcare", "kind": "slo", "opens": "true"})
+    inc.active = {page.key: page}
+    world.book.burns["healthcare"] = [3.0]
+    engine.tick()
+    world.clock.now += 5
+    engine.tick()
+    assert world.journal.remediations()[0].state == "verifying"  # burning now: not verified
+    world.book.burns["healthcare"] = [0.2]
+    engine.tick()
+    world.clock.now += 5
+    engine.tick()
+    assert world.journal.remediations()[0].state == "verified"
