@@ -343,6 +343,10 @@ def main() -> None:
             false_incidents = sum(1 for i in p.incidents() if i["opened_at"] >= t_free)
             fault_free_remediations = len(p.actions_since(t_free)) if healing else 0
             det = p.detection()
+            if args.out and healing:  # every decision, to explain each figure after the platform is gone
+                args.out.with_suffix(".journal.json").write_text(json.dumps(
+                    {"decisions": p.api("/v1/remediation/journal?limit=1000"),
+                     "actions": p.api("/v1/remediation/actions?limit=1000")}, indent=1))
         finally:
             proc.stop()
     if args.out:

@@ -18,11 +18,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from healops.errors import HealopsError
-from remediation import actions
 from remediation.actions import ActionContext, ActionRefused
 from remediation.changes import Executor, Intent
 from remediation.journal import ActionRecord, Journal
+from remediation.journaled import run_journaled
 from remediation.safety import SafetyPolicy, rate_limited
 
 CAPACITY = "capacity"  # the runbook and incident name capacity decisions are journaled under
@@ -157,19 +156,13 @@ class CapacityController:
         intent = Intent(time.strftime("cap-%Y%m%d-%H%M%S-", time.gmtime()) + secrets.token_hex(3), CAPACITY,
                         CAPACITY, step, f"Capacity for {service}: {why}.")
         args = {"service": service, "delta": delta}
-        self.journal.intend(ActionRecord(intent.action_id, CAPACITY, CAPACITY, CAPACITY, step, "scale", args,
-                                         service, "intended", self.policy.dry_run, now))
+        record = ActionRecord(intent.action_id, CAPACITY, CAPACITY, CAPACITY, step, "scale", args, service,
+                              "intended", self.policy.dry_run, now)
         try:
-            applied = actions.call("scale", ActionContext(self.executor, intent, self.policy.limits), args,
-                                   self.policy.dry_run)
+            applied = run_journaled(self.journal, record, ActionContext(self.executor, intent, self.policy.limits),
+                                    args, self.policy.dry_run)
         except ActionRefused as exc:
-            self.journal.settle(intent.action_id, "refused", str(exc))
             self.journal.decide(CAPACITY, CAPACITY, service, "refused", f"{step}: {exc}")
             return
-        except HealopsError as exc:
-            self.journal.settle(intent.action_id, "error", str(exc))
-            raise
-        self.journal.settle(intent.action_id, "applied", applied.summary, applied.ref, applied.revertible,
-                            applied.before)
         self.journal.decide(CAPACITY, CAPACITY, service, "executed", f"{applied.summary}: {why}", ref=applied.ref,
                             dry_run=applied.dry_run)

@@ -20,10 +20,10 @@ from typing import Any, Protocol
 
 from healops.errors import HealopsError
 from healops.events import Incident
-from remediation import actions
 from remediation.actions import ActionContext, ActionRefused
 from remediation.changes import Applied, Executor, Intent
 from remediation.journal import ActionRecord, Journal, Remediation
+from remediation.journaled import run_journaled
 from remediation.matching import target, unmet
 from remediation.safety import SafetyPolicy, cooling_down, kill_switch_on, looping, rate_limited
 from remediation.verify import HealthPort, failing
@@ -185,20 +185,13 @@ class RemediationEngine:
                         f"Runbook {rb.name}, step {step.name}, for incident {rem.incident_id} on {rem.service}.")
         record = ActionRecord(intent.action_id, rem.id, rem.incident_id, rb.name, step.name, step.action, args,
                               rem.service, "intended", self.policy.dry_run, now)
-        self.journal.intend(record)  # on disk before anything changes
         try:
-            applied = actions.call(step.action, ActionContext(self.executor, intent, self.policy.limits),
-                                   args, self.policy.dry_run)
+            applied = run_journaled(self.journal, record, ActionContext(self.executor, intent, self.policy.limits),
+                                    args, self.policy.dry_run)
         except ActionRefused as exc:
-            self.journal.settle(intent.action_id, "refused", str(exc))
             self.journal.decide(rem.incident_id, rb.name, rem.service, "refused", str(exc), step=step.name)
             self._after_failure(rem, rb, None, str(exc))
             return
-        except HealopsError as exc:
-            self.journal.settle(intent.action_id, "error", str(exc))
-            raise
-        self.journal.settle(intent.action_id, "applied", applied.summary, applied.ref, applied.revertible,
-                            applied.before)
         self.journal.decide(rem.incident_id, rb.name, rem.service, "executed", applied.summary, step=step.name,
                             ref=applied.ref, dry_run=applied.dry_run)
         self.incidents.note(rem.incident_id, "remediation", {"state": "executed", "runbook": rb.name, "step": step.name,
