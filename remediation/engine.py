@@ -25,7 +25,14 @@ from remediation.changes import Applied, Executor, Intent
 from remediation.journal import ActionRecord, Journal, Remediation
 from remediation.journaled import run_journaled
 from remediation.matching import target, unmet
-from remediation.safety import SafetyPolicy, cooling_down, kill_switch_on, looping, rate_limited
+from remediation.safety import (
+    KILL_SWITCH,
+    SafetyPolicy,
+    cooling_down,
+    kill_switch_on,
+    looping,
+    rate_limited,
+)
 from remediation.verify import HealthPort, failing
 from runbooks.loader import LoadedRunbook
 from runbooks.model import TARGET, Runbook
@@ -128,7 +135,7 @@ class RemediationEngine:
     def _consider(self, inc: Incident, now: float) -> None:
         """Find the first runbook that answers ``inc`` and may act now, and start it."""
         earlier: dict[str, Remediation] = {}
-        for r in self.journal.incident_remediated(inc.id):  # newest first: keep each runbook's latest
+        for r in self.journal.remediations(incident_id=inc.id, limit=1000):  # newest first: each runbook's latest
             earlier.setdefault(r.runbook, r)
         for lr in self.runbooks:
             rb = lr.runbook
@@ -277,8 +284,6 @@ class RemediationEngine:
         return rem
 
     def set_kill_switch(self, on: bool, who: str) -> None:
-        from remediation.safety import KILL_SWITCH
-
         self.journal.set_setting(KILL_SWITCH, "on" if on else "off")
         self.journal.decide("", "", "", "kill_switch", f"{'on' if on else 'off'} by {who}")
 

@@ -44,6 +44,7 @@ CREATE TABLE IF NOT EXISTS remediations (
     action_id TEXT
 );
 CREATE INDEX IF NOT EXISTS remediations_by_state ON remediations(state);
+CREATE INDEX IF NOT EXISTS remediations_by_incident ON remediations(incident_id, started_at);
 CREATE TABLE IF NOT EXISTS actions (
     action_id TEXT PRIMARY KEY,
     remediation_id TEXT NOT NULL,
@@ -162,19 +163,23 @@ class Journal:
                    (rem.id, rem.incident_id, rem.runbook, rem.service, rem.step, rem.state, rem.started_at,
                     rem.updated_at, rem.deadline, rem.ok_since, rem.action_id))
 
-    def remediations(self, active_only: bool = False, limit: int = 200) -> list[Remediation]:
-        where = f"WHERE state IN {ACTIVE_STATES}" if active_only else ""
+    def remediations(self, active_only: bool = False, limit: int = 200,
+                     incident_id: str | None = None) -> list[Remediation]:
+        """Newest first; only those in progress, or only one incident's, when asked."""
+        clauses, args = [f"state IN {ACTIVE_STATES}"] if active_only else [], []
+        if incident_id is not None:
+            clauses.append("incident_id = ?")
+            args.append(incident_id)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         rows = self._exec(f"SELECT id, incident_id, runbook, service, step, state, started_at, updated_at, deadline, "  # noqa: S608
-                          f"ok_since, action_id FROM remediations {where} ORDER BY started_at DESC LIMIT ?", (limit,))
+                          f"ok_since, action_id FROM remediations {where} ORDER BY started_at DESC LIMIT ?",
+                          (*args, limit))
         return [Remediation(*r) for r in rows]
 
     def started_since(self, runbook: str, service: str, since: float) -> int:
         """Remediations of ``runbook`` on ``service`` started since ``since`` (loop detection)."""
         return int(self._exec("SELECT COUNT(*) FROM remediations WHERE runbook = ? AND service = ? AND started_at >= ?",
                               (runbook, service, since))[0][0])
-
-    def incident_remediated(self, incident_id: str) -> list[Remediation]:
-        return [r for r in self.remediations(limit=1000) if r.incident_id == incident_id]
 
     # -- actions ------------------------------------------------------------------------------------
     def intend(self, rec: ActionRecord) -> None:

@@ -91,17 +91,17 @@ class DesiredStateRepo:
         updated = ServiceManifest.model_validate(change(current).model_dump(by_alias=True))
         return self.git.commit_files({manifest_path(name): dump_manifest(updated)}, message, author)
 
-    def set_replicas(self, name: str, replicas: int, reason: str, author: Author = SYSTEM_AUTHOR) -> str:
+    def _set_spec(self, name: str, message: str, author: Author, **spec: object) -> str:
         def change(m: ServiceManifest) -> ServiceManifest:
-            return m.model_copy(update={"spec": m.spec.model_copy(update={"replicas": replicas})})
+            return m.model_copy(update={"spec": m.spec.model_copy(update=spec)})
 
-        return self.update(name, change, f"Scale {name} to {replicas} replicas\n\n{reason}", author)
+        return self.update(name, change, message, author)
+
+    def set_replicas(self, name: str, replicas: int, reason: str, author: Author = SYSTEM_AUTHOR) -> str:
+        return self._set_spec(name, f"Scale {name} to {replicas} replicas\n\n{reason}", author, replicas=replicas)
 
     def set_version(self, name: str, version: str, reason: str, author: Author = SYSTEM_AUTHOR) -> str:
-        def change(m: ServiceManifest) -> ServiceManifest:
-            return m.model_copy(update={"spec": m.spec.model_copy(update={"version": version})})
-
-        return self.update(name, change, f"Deploy {name} {version}\n\n{reason}", author)
+        return self._set_spec(name, f"Deploy {name} {version}\n\n{reason}", author, version=version)
 
     def restart(self, name: str, reason: str, at: str, author: Author = SYSTEM_AUTHOR) -> str:
         """Roll every replica of ``name`` by committing a new restart annotation (Kubernetes-style)."""
