@@ -26,7 +26,6 @@ recovered_share, false_remediations, escalations.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import signal
 import statistics
@@ -38,11 +37,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as `python bench/...` from a clone
 
-from detectors.burn_rate import current_burn_rates
+from chaos.control import ControlPlane
+from chaos.scoring import CaseWatch, last_opened, settle
+from healops.config import load_or_create_tokens
 from healops.gitrepo import Author
 from healops.harness import PlatformProcess, wait_until
 from workloads.catalog import SERVICES
@@ -55,13 +54,16 @@ PARAMS: dict[str, dict[str, Any]] = {
     "cpu_burn": {"utilization": 0.8},
     "memory_leak": {"mb_per_s": 8, "max_mb": 512},
     "dependency_failure": {"mode": "error"},
+    # load outgrows the service: each replica serves 1/overload of the load it had (a surge); two more
+    # replicas bring every replica back under its capacity
+    "saturation": {"overload": 1.5},
     "bad_deploy": {"version": "1.2.0"},  # a commit, not an injection: every service's 1.2.0 has a bug
 }
 KINDS = tuple(PARAMS)
 DETECTION_KINDS = KINDS[:-1]
-FIXABLE_KINDS = ("crash", "hang", "memory_leak", "bad_deploy")  # a shipped runbook answers each
+FIXABLE_KINDS = ("crash", "hang", "memory_leak", "saturation", "bad_deploy")  # a shipped runbook answers each
+BASELINE_REPLICAS = 2
 DEPLOYER = Author("ci", "ci@localhost")
-RECOVERY_HOLD_S = 3.0
 
 
 @dataclass
@@ -78,6 +80,7 @@ class Case:
     remediations: list[str] = field(default_factory=list)  # what the engine did, as journaled
     escalated: bool = False
     wrong_target: int = 0  # remediations of a service the fault was not in
+    budget_spent: float = 0.0  # the largest share of one of its SLOs' (scaled) budget the case burned
     note: str = ""
 
 
@@ -106,151 +109,53 @@ def cases(per_kind: int | None, kinds: tuple[str, ...] = DETECTION_KINDS) -> lis
 class Platform:
     def __init__(self, proc: PlatformProcess) -> None:
         self.proc = proc
-        self.http = httpx.Client(timeout=10)
-
-    def incidents(self) -> list[dict[str, Any]]:
-        resp = self.http.get(f"{self.proc.control_url}/v1/incidents", params={"limit": 200},
-                             headers=self.proc.api_headers)
-        resp.raise_for_status()
-        data: list[dict[str, Any]] = resp.json()
-        return data
-
-    def detection(self) -> dict[str, Any]:
-        resp = self.http.get(f"{self.proc.control_url}/v1/detection", headers=self.proc.api_headers)
-        resp.raise_for_status()
-        data: dict[str, Any] = resp.json()
-        return data
-
-    def settle(self, timeout_s: float, quiet_s: float = 30.0) -> bool:
-        """Wait until, for ``quiet_s`` on end, no incident is active and no page-level burn rule fires:
-        the next case must start from a quiet platform, or its signals would join the last case's
-        incident (a long-window page rule can fire again a few seconds after an incident resolved)."""
-        deadline = time.time() + timeout_s
-        quiet_since: float | None = None
-        while time.time() < deadline:
-            paging = [r for slo in self.detection()["slos"] for r in slo["rules"]
-                      if r["firing"] and r["severity"] == "critical"]
-            if paging or self.active():
-                quiet_since = None
-            else:
-                quiet_since = quiet_since or time.time()
-                if time.time() - quiet_since >= quiet_s:
-                    return True
-            time.sleep(1.0)
-        return False
-
-    def active(self) -> list[dict[str, Any]]:
-        return [i for i in self.incidents() if i["state"] != "resolved"]
+        tokens = load_or_create_tokens(proc.home)
+        self.cp = ControlPlane(proc.control_url, tokens.api, tokens.admin)
 
     def inject(self, case: Case, ttl_s: float) -> None:
         if case.kind == "bad_deploy":
             self.proc.repo.set_version(case.service, case.params["version"], "fault harness: a bad deploy", DEPLOYER)
             return
-        body = {"kind": case.kind, "ttl_s": ttl_s, **case.params}
-        replicas = [r for r in self.proc.replicas_of(case.service) if r["state"] == "ready"]
-        for r in replicas:
-            resp = self.http.post(f"http://127.0.0.1:{r['port']}/admin/faults", json=body,
-                                  headers=self.proc.admin_headers)
-            resp.raise_for_status()
-
-    def clear(self, service: str) -> None:
-        for r in self.proc.replicas_of(service):
-            if r["state"] == "ready":
-                with contextlib.suppress(httpx.HTTPError):  # a hung or dying replica: its fault expires
-                    self.http.delete(f"http://127.0.0.1:{r['port']}/admin/faults", headers=self.proc.admin_headers)
+        self.cp.inject(case.service, {"kind": case.kind, "ttl_s": ttl_s, **case.params})
 
     def repair(self, service: str) -> None:
         """What an operator does when no remediation did: undo a bad deploy, restart a service that
-        lost replicas."""
+        lost replicas; and put back the replica count every case starts from (a scale-out that
+        answered a surge would otherwise be scaled in by the capacity controller during a later case
+        or the fault-free run)."""
+        state = self.proc.repo.load()
         stable = SERVICES[service].stable
-        if self.proc.repo.load().services[service].spec.version != stable:
+        if state.services[service].spec.version != stable:
             self.proc.repo.set_version(service, stable, "fault harness: undo the bad deploy", DEPLOYER)
+        for name, manifest in state.services.items():
+            if manifest.spec.replicas != BASELINE_REPLICAS:
+                self.proc.repo.set_replicas(name, BASELINE_REPLICAS, "fault harness: back to the baseline", DEPLOYER)
         if any(r["state"] != "ready" for r in self.proc.replicas_of(service)):
             self.proc.repo.restart(service, "fault harness: repair after a crash case",
                                    datetime.now(UTC).isoformat(timespec="seconds"))
         wait_until(self.proc.all_ready, 90, 0.5, f"{service} to be ready again")
 
 
-    def api(self, path: str) -> Any:
-        resp = self.http.get(f"{self.proc.control_url}{path}", headers=self.proc.api_headers)
-        resp.raise_for_status()
-        return resp.json()
-
-    def slo_met(self, service: str) -> bool:
-        """The service's SLOs burn below 1x over their shortest window and every replica is ready."""
-        burns = current_burn_rates(self.detection()["slos"]).get(service, [])
-        ready = [r["state"] == "ready" for r in self.proc.replicas_of(service)]
-        return bool(burns) and max(burns) < 1.0 and bool(ready) and all(ready)
-
-    def actions_since(self, t: float) -> list[dict[str, Any]]:
-        return [a for a in self.api("/v1/remediation/actions?limit=1000")
-                if a["state"] == "applied" and (a["applied_at"] or 0) >= t]
-
-
-def last_opened(incident: dict[str, Any]) -> float:
-    """When an incident opened, or last reopened (the same culprit flapping)."""
-    return max(float(incident["opened_at"]), float(incident.get("reopened_at") or 0.0))
-
-
-def fault_gone(p: Platform, case: Case, faulted: set[str]) -> bool:
-    """No replica that carried the fault serves any more (a bad deploy: the stable version is back)."""
-    if case.kind == "bad_deploy":
-        return p.proc.repo.load().services[case.service].spec.version == SERVICES[case.service].stable
-    return not faulted & {r["instance"] for r in p.proc.replicas_of(case.service)}
-
-
-def watch_recovery(p: Platform, case: Case, t0: float, incident_id: str | None, faulted: set[str],
-                   timeout_s: float) -> None:
-    """Wait for a remediation of the incident, then for the SLO to be met again (held), or time out."""
-    ok_since: float | None = None
-    while time.time() - t0 < timeout_s:
-        mine = [a for a in p.actions_since(t0) if a["incident_id"] == incident_id] if incident_id else []
-        by_commit = bool(mine) and bool(p.proc.repo.git.find(f"Healops-Incident: {incident_id}"))
-        healed = by_commit and fault_gone(p, case, faulted) and p.slo_met(case.service)
-        if healed:
-            ok_since = ok_since or time.time()
-            if time.time() - ok_since >= RECOVERY_HOLD_S:
-                case.recovered_s = round(ok_since - t0, 2)
-                return
-        else:
-            ok_since = None
-        time.sleep(0.5)
-
-
 def run_case(p: Platform, case: Case, fault_s: float, detect_timeout_s: float, rank_after_s: float,
              remediation: bool = False) -> None:
-    faulted = {r["instance"] for r in p.proc.replicas_of(case.service)}
-    t0 = time.time()
+    """Inject, then score with the definitions game days share (:mod:`chaos.scoring`)."""
+    watch = CaseWatch.begin(p.cp, case.kind, case.service, rank_after_s, healing=remediation)
     p.inject(case, fault_s)
-    found: dict[str, Any] | None = None
-    while time.time() - t0 < detect_timeout_s:
-        new = [{**i, "opened_at": last_opened(i)} for i in p.incidents() if last_opened(i) >= t0 - 0.5]
-        if new:  # opened, or reopened (the same culprit flapping), since the fault began
-            found = min(new, key=lambda i: i["opened_at"])
-            break
-        time.sleep(0.2)
-    if found is not None:
-        case.detected_s = round(found["opened_at"] - t0, 2)
-        time.sleep(max(0.0, found["opened_at"] + rank_after_s - time.time()))
-        inc = next((i for i in p.incidents() if i["id"] == found["id"]), found)
-        case.ranking = [r["service"] for r in inc["ranking"]]
-        case.top1 = case.ranking[:1] == [case.service]
-        case.top3 = case.service in case.ranking[:3]
+    score = watch.run(fault_s if remediation else detect_timeout_s + rank_after_s + 1.0, detect_timeout_s)
     if remediation:
-        watch_recovery(p, case, t0, found["id"] if found else None, faulted, fault_s)
         time.sleep(5.0)  # let a verification in flight finish before the harness cleans up
-        for a in p.actions_since(t0):
-            case.remediations.append(f"{a['service']}: {a['summary']}")
-            case.wrong_target += a["service"] != case.service
-        case.escalated = any(d["kind"] == "escalated" for d in p.api("/v1/remediation/journal?limit=1000")
-                             if d["at"] >= t0)
+        watch.finish()
     else:
-        time.sleep(max(0.0, t0 + fault_s - time.time()))
-    p.clear(case.service)
+        time.sleep(max(0.0, score.started_at + fault_s - time.time()))
+    for name in ("detected_s", "ranking", "top1", "top3", "recovered_s", "remediations", "wrong_target",
+                 "escalated", "budget_spent"):
+        setattr(case, name, getattr(score, name))
+    t0 = score.started_at
+    p.cp.clear(case.service)
     p.repair(case.service)
-    case.incidents = sum(1 for i in p.incidents() if last_opened(i) >= t0 - 0.5)
+    case.incidents = sum(1 for i in p.cp.incidents() if last_opened(i) >= t0 - 0.5)
     settle_s = 300  # the 6x page rule's long window (6 h / 120 = 180 s) remembers a big burst this long
-    if not p.settle(settle_s):
+    if not settle(p.cp, settle_s):
         case.note = f"an incident was still active {settle_s} s after the fault ended"
 
 
@@ -328,25 +233,25 @@ def main() -> None:
     todo = [c for c in cases(1 if args.quick else args.per_kind, kinds)
             if args.services is None or c.service in args.services]
     with tempfile.TemporaryDirectory(prefix="healops-faults-") as tmp:
-        proc = PlatformProcess(Path(tmp) / "home", rps=args.rps, replicas=2, remediation=args.remediation).start()
+        proc = PlatformProcess(Path(tmp) / "home", rps=args.rps, replicas=BASELINE_REPLICAS,
+                               remediation=args.remediation).start()
         p = Platform(proc)
         try:
             time.sleep(args.warmup_s)
-            startup_incidents = len(p.incidents())
-            p.settle(120)
+            startup_incidents = len(p.cp.incidents())
+            settle(p.cp, 120)
             for case in todo:
                 run_case(p, case, fault_s, args.detect_timeout_s, args.rank_after_s, healing)
                 print(json.dumps({"case": asdict(case)}), file=sys.stderr, flush=True)
             # then the same platform, recovered from every case, runs fault-free under load
             t_free = time.time()
             time.sleep(fault_free_s)
-            false_incidents = sum(1 for i in p.incidents() if i["opened_at"] >= t_free)
-            fault_free_remediations = len(p.actions_since(t_free)) if healing else 0
-            det = p.detection()
+            false_incidents = sum(1 for i in p.cp.incidents() if i["opened_at"] >= t_free)
+            fault_free_remediations = len(p.cp.actions_since(t_free)) if healing else 0
+            det = p.cp.detection()
             if args.out and healing:  # every decision, to explain each figure after the platform is gone
                 args.out.with_suffix(".journal.json").write_text(json.dumps(
-                    {"decisions": p.api("/v1/remediation/journal?limit=1000"),
-                     "actions": p.api("/v1/remediation/actions?limit=1000")}, indent=1))
+                    {"decisions": p.cp.journal(), "actions": p.cp.actions()}, indent=1))
         finally:
             proc.stop()
     if args.out:

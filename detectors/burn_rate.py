@@ -36,8 +36,14 @@ class _SloState:
     firing: dict[str, bool] = field(default_factory=dict)
     burn: dict[str, list[float]] = field(default_factory=dict)  # rule name -> burn per window, last step
     served_steps: int = 0  # steps with traffic seen so far (the start-up grace counts these)
+    bad_events: float = 0.0  # since the evaluator started counting: budget spent over any span is a difference
+    total_events: float = 0.0
+    counted_steps: int = 0
 
     def push(self, bad: float, total: float) -> None:
+        self.bad_events += bad
+        self.total_events += total
+        self.counted_steps += 1
         last_bad, last_total = self.cum[-1] if self.cum else (0.0, 0.0)
         self.cum.append((last_bad + bad, last_total + total))
         if len(self.cum) > self.capacity + 1:
@@ -112,6 +118,8 @@ class BurnRateEvaluator:
     def status(self) -> list[dict[str, object]]:
         """Every SLO with its rules' current burn rates and whether they fire (for the API and TUI)."""
         return [{"slo": st.slo.name, "service": st.slo.service, "objective": st.slo.objective,
+                 "period_s": st.slo.period_s, "bad_events": st.bad_events, "total_events": st.total_events,
+                 "counted_s": st.counted_steps * self.step_s,
                  "rules": [{"rule": r.name, "severity": r.severity, "threshold": r.threshold,
                             "windows_s": list(r.windows_s), "burn": st.burn.get(r.name, []),
                             "firing": st.firing.get(r.name, False)} for r in st.slo.rules]}

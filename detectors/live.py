@@ -43,6 +43,8 @@ PROCESS_RULES: dict[str, WatchRule] = {
     "otel.process.memory.usage": WatchRule("memory", delta=24 * MB, ratio=1.2, need=1, of=1),
     "otel.process.cpu.utilization": WatchRule("cpu", delta=0.3, need=2, of=2),
     "otel.http.server.active_requests": WatchRule("saturation", delta=4.0, need=1, of=1),
+    # mean requests waiting for the replica's capacity (seconds waited per second): 0 with room to spare
+    "otel.replica.queue.wait_time.rate": WatchRule("saturation", delta=0.5, need=1, of=1),
 }
 MIN_REQUESTS = 3  # a step with fewer requests says too little about latency or error ratio
 SILENT_AFTER_STEPS = 5

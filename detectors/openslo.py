@@ -247,6 +247,7 @@ class CompiledSlo:
     good: HealopsSeries | None  # good events
     total: HealopsSeries
     rules: tuple[BurnRule, ...]
+    period_s: float = 30 * 86400.0  # the SLO's time window, scaled like the rules' windows
 
     @property
     def budget(self) -> float:
@@ -316,7 +317,7 @@ def compile_slos(docs: list[Document], time_scale: float = 1.0, source: str = "<
             slo.metadata.name, spec.service, spec.objectives[0].ratio,
             ratio.bad.metric_source.spec if ratio.bad else None,
             ratio.good.metric_source.spec if ratio.good else None,
-            ratio.total.metric_source.spec, rules))
+            ratio.total.metric_source.spec, rules, duration_s(spec.time_window[0].duration) / time_scale))
     if problems:
         raise DocumentError(problems)
     return out

@@ -8,6 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from workloads.faults import FAULT_ADAPTER, FaultState
+from workloads.saturation import ArrivalMeter, TokenQueue
 
 
 class Clock:
@@ -108,3 +109,48 @@ def test_cpu_utilisation_adds_up_and_caps() -> None:
 def test_invalid_fault_specs_are_refused(body: dict[str, object]) -> None:
     with pytest.raises(ValidationError):
         FAULT_ADAPTER.validate_python(body)
+
+
+def test_token_queue_serves_its_capacity_then_queues_then_sheds() -> None:
+    clock = Clock()
+    line = TokenQueue(capacity_rps=10, burst_s=0.5, max_wait_s=1.0, clock=clock)
+    waits = [line.admit() for _ in range(5)]
+    assert waits == [0.0] * 5, "a burst within capacity does not wait"
+    queued = [w for _ in range(10) if (w := line.admit()) is not None]
+    assert len(queued) == 10
+    assert queued == sorted(queued) and queued[-1] == pytest.approx(1.0), "each waits behind the last"
+    assert line.admit() is None, "past max_wait_s a request is shed, not queued"
+    clock.now += 2.0  # the line drains at capacity
+    assert line.admit() == 0.0
+
+
+def test_token_queue_below_capacity_never_waits() -> None:
+    clock = Clock()
+    line = TokenQueue(capacity_rps=10, burst_s=1.0, max_wait_s=1.0, clock=clock)
+    for _ in range(200):
+        clock.now += 0.15  # 6.7 rps against 10
+        assert line.admit() == 0.0
+
+
+def test_arrival_meter_counts_the_recent_window() -> None:
+    clock = Clock()
+    meter = ArrivalMeter(window_s=10, clock=clock)
+    for _ in range(100):
+        clock.now += 0.1
+        meter.note()
+    assert meter.rate() == pytest.approx(10, rel=0.02)
+    clock.now += 10.5
+    assert meter.rate() == 0
+
+
+def test_saturation_capacity_is_a_share_of_the_load_at_injection() -> None:
+    state = FaultState(clock=Clock(), arrivals=ArrivalMeter(window_s=10, clock=(c := Clock())))
+    for _ in range(60):
+        c.now += 0.1
+        state.arrivals.note()  # 10 rps
+    fault = state.add(spec(kind="saturation", overload=2.0, ttl_s=60))
+    assert fault.queue is not None and fault.queue.capacity_rps == pytest.approx(5, rel=0.05)
+    assert fault.to_json()["capacity_rps"] == pytest.approx(5, rel=0.05)
+    fixed = state.add(spec(kind="saturation", capacity_rps=3, ttl_s=60))
+    assert fixed.queue is not None and fixed.queue.capacity_rps == 3
+    assert state.saturation_wait_s() == 0.0

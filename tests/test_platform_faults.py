@@ -3,6 +3,7 @@ clears by expiry. Real processes, real HTTP on loopback."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import httpx
@@ -61,6 +62,30 @@ def test_hang_accepts_but_never_answers_and_the_runtime_notices(platform: Platfo
     wait_until(lambda: platform.replicas_of("analytics")[0]["state"] == "unresponsive", 6, what="unresponsive")
     wait_until(lambda: platform.replicas_of("analytics")[0]["state"] == "ready", 8, what="ready again")
     assert httpx.get(f"{url}/reports", timeout=2).status_code == 200
+
+
+def test_saturation_queues_past_capacity_then_sheds_then_expires(platform: PlatformProcess) -> None:
+    url = platform.replica_url("notification")
+    fault = inject(platform, "notification", kind="saturation", capacity_rps=4, burst_s=0.5, max_queue_s=1.0,
+                   ttl_s=4)
+    assert fault["capacity_rps"] == 4
+
+    async def burst() -> list[tuple[int, float]]:
+        async with httpx.AsyncClient(timeout=5) as client:
+            async def one() -> tuple[int, float]:
+                t0 = time.perf_counter()
+                resp = await client.post(f"{url}/send")
+                return resp.status_code, time.perf_counter() - t0
+            return await asyncio.gather(*(one() for _ in range(12)))
+
+    answers = asyncio.run(burst())
+    served = sorted(t for code, t in answers if code == 200)
+    assert len(served) >= 5 and served[-1] > 0.6, f"the line must queue past capacity: {answers}"
+    assert any(code == 503 for code, _ in answers), f"past max_queue_s requests are shed: {answers}"
+    time.sleep(4.5)
+    t0 = time.perf_counter()
+    assert httpx.post(f"{url}/send").status_code == 200
+    assert time.perf_counter() - t0 < 0.3
 
 
 def test_cpu_burn_uses_cpu_then_stops(platform: PlatformProcess) -> None:

@@ -19,7 +19,10 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
+from workloads.saturation import ArrivalMeter, TokenQueue
+
 MAX_TTL_S = 3600.0
+MIN_CAPACITY_RPS = 0.2  # a replica that saw no load still serves something
 
 
 class _Fault(BaseModel):
@@ -61,6 +64,17 @@ class CrashFault(_Fault):
     delay_s: float = Field(default=0.1, ge=0, le=60)
 
 
+class SaturationFault(_Fault):
+    """Load outgrows the replica: from the moment it begins, the replica serves only 1/``overload``
+    of the request rate it had just before (or ``capacity_rps`` if given) and queues the rest."""
+
+    kind: Literal["saturation"]
+    overload: float = Field(default=1.5, gt=1, le=100, description="load / capacity while it lasts")
+    capacity_rps: float | None = Field(default=None, gt=0, le=100_000, description="overrides overload")
+    burst_s: float = Field(default=3.0, gt=0, le=60)
+    max_queue_s: float = Field(default=2.0, gt=0, le=60, description="longer waits are shed with 503")
+
+
 class DependencyFailureFault(_Fault):
     kind: Literal["dependency_failure"]
     target: str = Field(min_length=1)
@@ -69,11 +83,12 @@ class DependencyFailureFault(_Fault):
 
 FaultSpec = Annotated[
     LatencyFault | ErrorRateFault | CpuBurnFault | MemoryLeakFault | HangFault | CrashFault
-    | DependencyFailureFault,
+    | DependencyFailureFault | SaturationFault,
     Field(discriminator="kind"),
 ]
 FAULT_ADAPTER: TypeAdapter[FaultSpec] = TypeAdapter(FaultSpec)
-FAULT_KINDS = ("latency", "error_rate", "cpu_burn", "memory_leak", "hang", "crash", "dependency_failure")
+FAULT_KINDS = ("latency", "error_rate", "cpu_burn", "memory_leak", "hang", "crash", "dependency_failure",
+               "saturation")
 
 
 @dataclass
@@ -83,10 +98,14 @@ class ActiveFault:
     started_at: float
     expires_at: float | None  # None: a release defect, present while the version runs
     source: Literal["injected", "release"] = "injected"
+    queue: TokenQueue | None = None  # a saturation fault's line, sized when the fault began
 
     def to_json(self) -> dict[str, object]:
-        return {"id": self.id, "source": self.source, "started_at": self.started_at,
-                "expires_at": self.expires_at, **self.spec.model_dump(exclude={"ttl_s"})}
+        out: dict[str, object] = {"id": self.id, "source": self.source, "started_at": self.started_at,
+                                  "expires_at": self.expires_at, **self.spec.model_dump(exclude={"ttl_s"})}
+        if self.queue is not None:
+            out["capacity_rps"] = round(self.queue.capacity_rps, 3)
+        return out
 
 
 @dataclass
@@ -99,11 +118,17 @@ class FaultState:
     _faults: list[ActiveFault] = field(default_factory=list)
     _leak: list[bytearray] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    arrivals: ArrivalMeter = field(default_factory=ArrivalMeter)
+    queued_s: float = 0.0  # seconds requests spent waiting for capacity, ever (a counter, like CPU throttling)
+    shed: int = 0  # requests refused because the line was too long
 
     def add(self, spec: FaultSpec, source: Literal["injected", "release"] = "injected") -> ActiveFault:
         now = self.clock()
         expires = None if source == "release" else now + spec.ttl_s
         fault = ActiveFault(uuid.uuid4().hex[:12], spec, now, expires, source)
+        if isinstance(spec, SaturationFault):
+            capacity = spec.capacity_rps or max(MIN_CAPACITY_RPS, self.arrivals.rate() / spec.overload)
+            fault.queue = TokenQueue(capacity, spec.burst_s, spec.max_queue_s)
         with self._lock:
             self._faults.append(fault)
         if isinstance(spec, CrashFault):
@@ -166,6 +191,19 @@ class FaultState:
             if self.rng.random() < spec.rate:
                 return spec.status
         return None
+
+    def saturation_wait_s(self) -> float | None:
+        """How long a request arriving now queues, or None when it is shed (the line is too long)."""
+        total = 0.0
+        for f in self.active():
+            if f.queue is not None:
+                wait = f.queue.admit()
+                if wait is None:
+                    self.shed += 1
+                    return None
+                total += wait
+        self.queued_s += total
+        return total
 
     def dependency_failure(self, target: str) -> Literal["error", "timeout"] | None:
         for f in self._of(DependencyFailureFault):

@@ -57,6 +57,7 @@ def main(argv: list[str] | None = None) -> None:
                                                   meter_provider=tel.meter_provider)
         return client
 
+    telemetry.instrument_capacity_queue(tel.meter_provider, ctx.faults)
     app = create_app(ctx, client_factory)
     # No internal spans for each ASGI send/receive: they doubled the spans a request costs (CPU in the
     # service, the exporter and the collector) and say nothing the server span does not.

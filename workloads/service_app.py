@@ -30,6 +30,11 @@ from workloads.discovery import DiscoveryWatcher
 from workloads.faults import FAULT_ADAPTER, FaultState, run_cpu_burner
 from workloads.gateway_policy import Breakers, RateLimiter
 
+# An overloaded replica answers with "Connection: close" (Envoy's overload manager does the same):
+# clients reconnect, and a kept-alive connection no longer pins them to a replica that is queueing
+# when others, just added, have room.
+OVERLOADED = {"Connection": "close"}
+
 
 class DownstreamError(Exception):
     def __init__(self, service: str, status: int, reason: str) -> None:
@@ -103,7 +108,21 @@ def _handler(ctx: ServiceContext, ep: Endpoint, client: httpx.AsyncClient,
             if wait > 0:
                 return JSONResponse({"error": "rate limited", "route": ep.path}, status_code=429,
                                     headers={"Retry-After": str(max(1, round(wait)))})
+        ctx.faults.arrivals.note()
         await ctx.faults.wait_while_hanging()
+        queued = ctx.faults.saturation_wait_s()
+        if queued is None:
+            ctx.log.warning("request shed", extra={"fields": {"route": ep.path, "reason": "saturated"}})
+            return JSONResponse({"error": "overloaded", "service": ctx.spec.name}, status_code=503,
+                                headers={"Retry-After": "1", **OVERLOADED})
+        if queued:
+            await asyncio.sleep(queued)
+            answer = await work(request)
+            answer.headers.update(OVERLOADED)
+            return answer
+        return await work(request)
+
+    async def work(request: Request) -> JSONResponse:
         delay = ctx.faults.extra_latency_s()
         if delay:
             await asyncio.sleep(delay)

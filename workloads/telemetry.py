@@ -11,12 +11,14 @@ import json
 import logging
 import sys
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from opentelemetry import metrics, trace
 from opentelemetry.exporter.otlp.proto.http import Compression
 from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
 from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.metrics import Observation
 from opentelemetry.sdk._logs import LoggerProvider, LoggingHandler
 from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
 from opentelemetry.sdk.metrics import MeterProvider
@@ -28,6 +30,9 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor
 MAX_REQUEST_BYTES = 20 * 1024 * 1024
 SPAN_EXPORT_DELAY_MS = 500
 LOGGER_NAME = "healops.service"
+
+if TYPE_CHECKING:
+    from workloads.faults import FaultState
 
 
 @dataclass
@@ -109,3 +114,16 @@ def instrument_process_metrics() -> None:
         "process.memory.usage": None, "process.memory.virtual": None, "process.thread.count": None,
     }).instrument()
 
+
+
+def instrument_capacity_queue(meter_provider: MeterProvider, faults: FaultState) -> None:
+    """The replica's capacity line as counters: seconds waited (its rate is the mean queue length,
+    by Little's law) and requests shed. They are zero on a replica with room to spare, as a
+    container's CPU-throttled time is: the saturation signal the detectors watch."""
+    meter = meter_provider.get_meter("healops.workloads")
+    meter.create_observable_counter(
+        "replica.queue.wait_time", unit="s", description="Time requests waited for the replica's capacity",
+        callbacks=[lambda _options: [Observation(faults.queued_s)]])
+    meter.create_observable_counter(
+        "replica.queue.shed", unit="{request}", description="Requests refused because the line was too long",
+        callbacks=[lambda _options: [Observation(faults.shed)]])

@@ -17,6 +17,7 @@ from detectors.openslo import DEFAULT_DIR, CompiledSlo, load_slos
 from healops.config import HealopsConfig, load_config, load_or_create_tokens
 from healops.controlplane.app import create_app
 from healops.controlplane.detection import DetectionEngine
+from healops.controlplane.gamedays import GamedayScheduler
 from healops.controlplane.remediation_loop import make_engine, run_remediation
 from healops.incident_store import IncidentStore
 from healops.processes import exit_when_parent_dies
@@ -51,17 +52,20 @@ async def _serve(config: HealopsConfig, token: str, collector: Collector, receiv
     if config.remediation != "off":
         remediation, session, capacity = make_engine(config, engine)
         tasks.append(asyncio.create_task(run_remediation(remediation, session, capacity)))
+    gamedays = GamedayScheduler(config, engine.burn.status)
+    tasks.append(asyncio.create_task(gamedays.run()))
     if config.source == "prometheus":
         tasks.append(asyncio.create_task(PrometheusSource(config.prometheus_url).run(collector.store)))
     await serve_all([
-        uvicorn.Config(create_app(config, token, collector, engine, remediation), host=args.host, port=args.port,
-                       log_level="warning", access_log=False, timeout_graceful_shutdown=3),
+        uvicorn.Config(create_app(config, token, collector, engine, remediation, gamedays), host=args.host,
+                       port=args.port, log_level="warning", access_log=False, timeout_graceful_shutdown=3),
         uvicorn.Config(receiver, host=args.host, port=args.otlp_port, lifespan="on", backlog=4096,
                        log_level="warning", access_log=False, timeout_graceful_shutdown=3),
     ])
     for task in tasks:
         task.cancel()
     store.close()
+    gamedays.close()
     if remediation is not None:
         remediation.journal.close()
 

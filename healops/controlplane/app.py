@@ -18,6 +18,7 @@ from healops import __version__
 from healops.auth import bearer_ok
 from healops.config import HealopsConfig
 from healops.controlplane.detection import DetectionEngine
+from healops.controlplane.gamedays import GamedayScheduler, gameday_router
 from healops.controlplane.incidents_api import incidents_router
 from healops.controlplane.remediation_api import remediation_router
 from healops.gitrepo import GitRepo
@@ -33,7 +34,8 @@ def _read_json(path: Path) -> dict[str, Any] | None:
 
 
 def create_app(config: HealopsConfig, token: str, collector: Collector | None = None,
-               engine: DetectionEngine | None = None, remediation: RemediationEngine | None = None) -> FastAPI:
+               engine: DetectionEngine | None = None, remediation: RemediationEngine | None = None,
+               gamedays: GamedayScheduler | None = None) -> FastAPI:
     app = FastAPI(title="healops control plane", version=__version__, docs_url=None, redoc_url=None)
 
     def require_token(request: Request) -> None:
@@ -66,6 +68,8 @@ def create_app(config: HealopsConfig, token: str, collector: Collector | None = 
         app.include_router(incidents_router(engine), dependencies=guarded)
     if remediation is not None:
         app.include_router(remediation_router(remediation), dependencies=guarded)
+    if gamedays is not None:
+        app.include_router(gameday_router(gamedays), dependencies=guarded)
     return app
 
 

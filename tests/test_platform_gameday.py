@@ -1,0 +1,106 @@
+"""Game days end to end: ``healops gameday run`` drives the stock ``chaos`` CLI against a real
+platform (real processes, HTTP on loopback, remediation on) and scores what healops did. A game day
+with healing disabled fails with a clear scorecard and still leaves no fault behind; one naming a
+service that does not exist fails before anything is injected."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from healops.harness import PlatformProcess, wait_until
+
+pytestmark = pytest.mark.slow
+EXPERIMENTS = Path(__file__).resolve().parents[1] / "chaos" / "experiments"
+
+
+@pytest.fixture(scope="module")
+def healing(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PlatformProcess]:
+    plat = PlatformProcess(tmp_path_factory.mktemp("gameday") / "home", rps=10, replicas=2, remediation="on").start()
+    yield plat
+    plat.stop()
+
+
+def gameday(tmp_path: Path, name: str, entries: str) -> Path:
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(f"apiVersion: healops.dev/v1\nkind: GameDay\nmetadata: {{name: {name}}}\n"
+                    f"spec:\n  settleSeconds: 10\n  experiments:\n{entries}")
+    return path
+
+
+def run(plat: PlatformProcess, file: Path, report: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "HEALOPS_HOME": str(plat.home), "HEALOPS_CONTROL_PORT": str(plat.control_port)}
+    return subprocess.run([sys.executable, "-m", "healops.cli", "gameday", "run", str(file), "--report", str(report)],
+                          env=env, capture_output=True, text=True, timeout=600, check=False)
+
+
+def no_faults_anywhere(plat: PlatformProcess) -> bool:
+    for svc in plat.status()["services"].values():
+        for r in svc["replicas"]:
+            if r["state"] == "ready":
+                faults = httpx.get(f"http://127.0.0.1:{r['port']}/admin/faults", headers=plat.admin_headers).json()
+                if [f for f in faults["faults"] if f["source"] == "injected"]:
+                    return False
+    return True
+
+
+def test_game_day_heals_and_scores_with_the_stock_chaos_cli(healing: PlatformProcess, tmp_path: Path) -> None:
+    file = gameday(tmp_path, "heal-and-detect", (
+        f"    - experiment: {EXPERIMENTS / 'crash.json'}\n      target: identity\n"
+        "      expect: {recoverWithinSeconds: 90}\n"
+        f"    - experiment: {EXPERIMENTS / 'latency.json'}\n      target: ml\n"
+        "      expect: {rootCauseFirst: false}\n"))
+    report = tmp_path / "report"
+    done = run(healing, file, report)
+    assert done.returncode == 0, done.stdout + done.stderr
+    card = json.loads((report / "scorecard.json").read_text())
+    crash, latency = card["experiments"]
+    assert crash["passed"] and crash["recovered_s"] is not None and crash["detected_s"] < 30
+    assert any(r.startswith("identity:") for r in crash["remediations"])
+    assert latency["passed"] and latency["detected_s"] is not None and latency["recovered_s"] is None
+    journals = sorted((report / "journals").glob("*.json"))
+    assert [json.loads(j.read_text())["status"] for j in journals] == ["completed", "completed"]
+    assert {"report.md", "report.html", "junit.xml"} <= {p.name for p in report.iterdir()}
+    log = httpx.get(f"{healing.control_url}/v1/desired-state/log", headers=healing.api_headers).json()
+    incident = json.loads(journals[0].read_text())["run"][1]["output"]["incident_id"]
+    assert any(f"Healops-Incident: {incident}" in c["body"] for c in log), "recovery is a commit naming the incident"
+    assert no_faults_anywhere(healing)
+
+
+def test_game_day_with_healing_disabled_fails_clearly_and_clears_every_fault(
+        healing: PlatformProcess, tmp_path: Path) -> None:
+    switch = f"{healing.control_url}/v1/remediation/kill-switch"
+    assert httpx.post(switch, json={"on": True, "by": "test"}, headers=healing.api_headers).status_code == 200
+    try:
+        file = gameday(tmp_path, "no-healing", (
+            f"    - experiment: {EXPERIMENTS / 'crash.json'}\n      target: notification\n"
+            "      vars: {recovery_timeout_s: 25}\n      expect: {recoverWithinSeconds: 60}\n"))
+        report = tmp_path / "report"
+        done = run(healing, file, report)
+        assert done.returncode == 1, done.stdout + done.stderr
+        [exp] = json.loads((report / "scorecard.json").read_text())["experiments"]
+        assert not exp["passed"] and "not recovered by a remediation" in exp["reasons"]
+        assert exp["detected_s"] is not None, "detection still works with healing off"
+        assert exp["remediations"] == []
+        assert "FAIL" in (report / "report.md").read_text()
+        # the rollback restored the platform: the crashed service runs again, no fault is left
+        wait_until(healing.all_ready, 90, 0.5, "every service ready after the rollback")
+        assert no_faults_anywhere(healing)
+    finally:
+        httpx.post(switch, json={"on": False, "by": "test"}, headers=healing.api_headers)
+
+
+def test_unknown_target_fails_before_anything_is_injected(healing: PlatformProcess, tmp_path: Path) -> None:
+    file = gameday(tmp_path, "nowhere", f"    - experiment: {EXPERIMENTS / 'crash.json'}\n      target: billing\n")
+    report = tmp_path / "report"
+    done = run(healing, file, report)
+    assert done.returncode == 2
+    assert "spec.experiments[0].target: no service 'billing'" in done.stderr
+    assert not (report / "journals").exists(), "no experiment may start"
