@@ -28,6 +28,7 @@ from chaos.gameday_model import Entry, LoadedGameDay
 from chaos.scoring import settle
 
 SCORING_PROBES = ("wait_for_recovery", "wait_for_detection")
+START_ATTEMPTS = 3  # an experiment whose steady state does not hold before it starts is tried again
 Progress = Callable[[int, str], None]  # (experiments done, what is happening now)
 
 
@@ -46,6 +47,7 @@ class ExperimentResult:
     journal: str = ""
     duration_s: float = 0.0
     exit_code: int | None = None
+    attempts: int = 1  # runs of chaos needed before its steady state held and the method ran
 
 
 @dataclass
@@ -158,6 +160,16 @@ def run_experiment(entry: Entry, file: Path, index: int, out_dir: Path, env: dic
     return result
 
 
+def _not_started(result: ExperimentResult) -> bool:
+    """The steady state did not hold before the method, so nothing was injected: safe to try again."""
+    try:
+        journal = json.loads(Path(result.journal).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    before = (journal.get("steady_states") or {}).get("before") or {}
+    return before.get("steady_state_met") is False and not result.score
+
+
 def run_gameday(loaded: LoadedGameDay, cp: ControlPlane, out_dir: Path, env: dict[str, str] | None = None,
                 progress: Progress | None = None, settle_timeout_s: float = 300.0) -> GameDayResult:
     """Run every experiment of the game day in order; always restore the platform at the end."""
@@ -172,8 +184,16 @@ def run_gameday(loaded: LoadedGameDay, cp: ControlPlane, out_dir: Path, env: dic
             tell(i, f"{file.stem} on {entry.target}: waiting for a quiet platform")
             if not settle(cp, settle_timeout_s, spec.settle_s):
                 tell(i, f"{file.stem}: platform still not quiet after {settle_timeout_s:g}s, running anyway")
-            tell(i, f"{file.stem} on {entry.target}: running")
-            result.experiments.append(run_experiment(entry, file, i + 1, out_dir, child_env))
+            for attempt in range(1, START_ATTEMPTS + 1):
+                tell(i, f"{file.stem} on {entry.target}: running" + (f" (attempt {attempt})" if attempt > 1 else ""))
+                outcome = run_experiment(entry, file, i + 1, out_dir, child_env)
+                if not _not_started(outcome) or attempt == START_ATTEMPTS:
+                    break
+                # something opened an incident between the settle and the start: settle again
+                tell(i, f"{file.stem}: steady state not met before the method, settling again")
+                settle(cp, settle_timeout_s, spec.settle_s)
+            outcome.attempts = attempt
+            result.experiments.append(outcome)
             tell(i + 1, f"{file.stem} on {entry.target}: {'passed' if result.experiments[-1].passed else 'FAILED'}")
     except KeyboardInterrupt:
         result.error = "interrupted"

@@ -29,7 +29,7 @@ def row(e: ExperimentResult) -> dict[str, Any]:
             "ranking": (s.get("ranking") or [])[:3], "recovered_s": s.get("recovered_s"),
             "remediations": s.get("remediations") or [], "budget_spent": s.get("budget_spent"),
             "passed": e.passed, "reasons": e.reasons, "status": e.status, "journal": e.journal,
-            "duration_s": e.duration_s}
+            "duration_s": e.duration_s, "attempts": e.attempts}
 
 
 def scorecard(result: GameDayResult) -> dict[str, Any]:

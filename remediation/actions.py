@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, get_type_hints
 
+from packaging.version import InvalidVersion, Version
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from healops.errors import HealopsError
@@ -83,11 +84,24 @@ def scale(ctx: ActionContext, *, service: str, delta: Annotated[int, Field(ge=-1
 
 
 def rollback(ctx: ActionContext, *, service: str, dry_run: bool = False) -> Applied:
-    """Go back to the version that ran before the current one."""
+    """Go back to the version that ran before the current one. Never forward: when the last change
+    already went down a version (a rollback by a person, a pipeline or healops), "the version before"
+    is the one rolled away from, and redeploying it would bring its defect back."""
     view = ctx.executor.view(_known(service))
     if view.previous_version is None or view.previous_version == view.version:
         raise ActionRefused(f"{service} has no earlier version to roll back to")
+    if _newer(view.previous_version, view.version):
+        raise ActionRefused(f"{service}'s last change went down from {view.previous_version} to {view.version} "
+                            f"(a rollback): rolling back would redeploy {view.previous_version}")
     return ctx.executor.apply(ctx.intent, SetVersion(service, view.previous_version), dry_run)
+
+
+def _newer(a: str, b: str) -> bool:
+    """``a`` is a later release than ``b`` (PEP 440 / semver-like); False when either is not a version."""
+    try:
+        return Version(a) > Version(b)
+    except InvalidVersion:
+        return False
 
 
 def set_flag(ctx: ActionContext, *, service: str, flag: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,62}$")],

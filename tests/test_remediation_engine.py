@@ -6,6 +6,7 @@ run, and recovery from a crash at each point of a step."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from typing import Any
 
@@ -281,3 +282,17 @@ def test_verification_asks_the_current_burn_not_the_long_window_page(world: Worl
     world.clock.now += 5
     engine.tick()
     assert world.journal.remediations()[0].state == "verified"
+
+
+def test_rollback_never_rolls_forward_to_the_release_just_rolled_away_from(world: World) -> None:
+    """After a bad 1.2.0 was rolled back to 1.1.0, "the version before" is 1.2.0: an incident that
+    ranks the service (rightly or not) must not bring the defect back."""
+    world.repo.set_version("healthcare", "1.2.0", "deploy")
+    world.repo.set_version("healthcare", "1.1.0", "undo the bad deploy")
+    world.book.incidents["inc-1"] = incident("healthcare", kind="errors", source="anomaly")
+    engine = world.engine()
+    world.clock.now = time.time() + 10  # the deploys above were just committed
+    engine.tick()
+    assert world.repo.load().services["healthcare"].spec.version == "1.1.0"
+    refused = [d for d in world.journal.decisions("inc-1") if d["runbook"] == "rollback-bad-deploy"]
+    assert refused and "would redeploy 1.2.0" in refused[-1]["reason"], refused
