@@ -104,3 +104,20 @@ def test_unknown_target_fails_before_anything_is_injected(healing: PlatformProce
     assert done.returncode == 2
     assert "spec.experiments[0].target: no service 'billing'" in done.stderr
     assert not (report / "journals").exists(), "no experiment may start"
+
+
+def test_schedule_goes_to_the_control_plane_and_a_bad_file_is_refused(healing: PlatformProcess,
+                                                                       tmp_path: Path) -> None:
+    env = {**os.environ, "HEALOPS_HOME": str(healing.home), "HEALOPS_CONTROL_PORT": str(healing.control_port)}
+    shipped = Path(__file__).resolve().parents[1] / "chaos" / "gamedays" / "every-fault-kind.yaml"
+    done = subprocess.run([sys.executable, "-m", "healops.cli", "gameday", "schedule", str(shipped)], env=env,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "scheduled every-fault-kind (0 10 * * 3)" in done.stdout
+    listing = httpx.get(f"{healing.control_url}/v1/gamedays", headers=healing.api_headers).json()
+    assert [s["name"] for s in listing["schedules"]] == ["every-fault-kind"] and listing["runs"] == []
+    bad = gameday(tmp_path, "unscheduled", f"    - experiment: {EXPERIMENTS / 'crash.json'}\n      target: identity\n")
+    resp = httpx.post(f"{healing.control_url}/v1/gamedays", json={"file": str(bad)}, headers=healing.api_headers)
+    assert resp.status_code == 400 and "spec.schedule" in resp.text
+    assert httpx.delete(f"{healing.control_url}/v1/gamedays/every-fault-kind",
+                        headers=healing.api_headers).status_code == 200
