@@ -28,3 +28,9 @@ def case_of(service: str) -> CaseWatch:
         raise ChaosSetupError(f"no fault was injected into {service} by this experiment run; "
                               "put chaos.actions.inject_fault or deploy_version before this probe")
     return watch
+
+
+def has_cases() -> bool:
+    """This process injected a fault already (the experiment's method has begun)."""
+    with _LOCK:
+        return bool(_CASES)

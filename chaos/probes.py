@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from chaos.cases import case_of
+from chaos.cases import case_of, has_cases
 from chaos.control import connect
 from chaos.scoring import slo_met
 
@@ -34,6 +34,15 @@ def active_incidents(service: str | None = None, configuration: Configuration = 
     cp = connect(configuration)
     return sum(1 for i in cp.incidents()
                if i["state"] != "resolved" and (service is None or service in i.get("services", [])))
+
+
+def quiet_before_fault(configuration: Configuration = None) -> bool:
+    """Before this run injected anything: no incident is open (a fault injected into an open incident
+    joins it, and could not be told apart). After the injection the open incident is the fault's
+    own, so this holds: it gates the start, not the end."""
+    if has_cases():
+        return True
+    return active_incidents(configuration=configuration) == 0
 
 
 def remediation_state(configuration: Configuration = None) -> dict[str, Any]:
