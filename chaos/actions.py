@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from chaos.cases import begin_case
-from chaos.control import ChaosSetupError, connect
+from chaos.control import ChaosSetupError, ControlPlane, connect
 from healops.config import load_config
 from healops.gitrepo import Author
 from workloads.catalog import SERVICES
@@ -77,7 +77,10 @@ def deploy_version(service: str, version: str, configuration: Configuration = No
 
 def clear_faults(service: str | None = None, configuration: Configuration = None) -> dict[str, int]:
     """Clear injected faults on one service, or on every service; per service, how many went."""
-    cp = connect(configuration)
+    return _clear(connect(configuration), service)
+
+
+def _clear(cp: ControlPlane, service: str | None) -> dict[str, int]:
     names = [service] if service else sorted(cp.services())
     return {name: cp.clear(name) for name in names}
 
@@ -86,7 +89,7 @@ def restore(service: str | None = None, configuration: Configuration = None) -> 
     """Undo whatever an experiment left, whatever happened: clear injected faults, put every
     service (or one) back on its stable release, and restart a service with a replica down."""
     cp = connect(configuration)
-    cleared = clear_faults(service, configuration)
+    cleared = _clear(cp, service)
     names = [service] if service else sorted(cp.services())
     repo = _repo(configuration)
     state = repo.load()

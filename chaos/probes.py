@@ -25,8 +25,9 @@ def slos_met(service: str | None = None, configuration: Configuration = None) ->
     """Every SLO of ``service`` (or of every service) burns below 1x now, every replica ready."""
     cp = connect(configuration)
     det = cp.detection()
-    names = [service] if service else sorted(cp.services())
-    return all(slo_met(cp, name, det) for name in names)
+    if service:
+        return slo_met(det, service, cp.replicas(service))
+    return all(slo_met(det, name, svc.get("replicas", [])) for name, svc in cp.services().items())
 
 
 def active_incidents(service: str | None = None, configuration: Configuration = None) -> int:

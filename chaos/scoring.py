@@ -53,17 +53,17 @@ def settle(cp: ControlPlane, timeout_s: float, quiet_s: float = 30.0) -> bool:
     return False
 
 
-def slo_met(cp: ControlPlane, service: str, detection: dict[str, Any] | None = None) -> bool:
-    """The service's SLOs burn below 1x over their shortest window and every replica is ready."""
-    burns = current_burn_rates((detection or cp.detection())["slos"]).get(service, [])
-    ready = [r["state"] == "ready" for r in cp.replicas(service)]
+def slo_met(detection: dict[str, Any], service: str, replicas: list[dict[str, Any]]) -> bool:
+    """The service's SLOs burn below 1x over their shortest window and every replica is ready
+    (``detection`` and ``replicas`` as the control plane reported them)."""
+    burns = current_burn_rates(detection["slos"]).get(service, [])
+    ready = [r["state"] == "ready" for r in replicas]
     return bool(burns) and max(burns) < 1.0 and bool(ready) and all(ready)
 
 
-def fault_gone(cp: ControlPlane, kind: str, service: str, faulted: set[str]) -> bool:
+def fault_gone(kind: str, service: str, faulted: set[str], replicas: list[dict[str, Any]]) -> bool:
     """No replica that carried the fault serves any more. A bad deploy: the stable version is back.
     A surge (saturation) lasts: capacity was added, so more replicas are ready than it began with."""
-    replicas = cp.replicas(service)
     if kind == "saturation":
         ready: int = sum(r["state"] == "ready" for r in replicas)
         return ready > len(faulted)
@@ -157,7 +157,8 @@ class CaseWatch:
         now = time.time()
         det = self.cp.detection()
         burns = current_burn_rates(det["slos"]).get(s.service, [0.0])
-        ready = sum(r["state"] == "ready" for r in self.cp.replicas(s.service))
+        replicas = self.cp.replicas(s.service)  # one status read per poll serves the sample and recovery
+        ready = sum(r["state"] == "ready" for r in replicas)
         s.samples.append(Sample(round(now - s.started_at, 2), max(burns), ready))
         if s.incident_id is None:
             found = first_incident_since(self.cp, s.started_at)
@@ -172,13 +173,13 @@ class CaseWatch:
                 s.top3 = s.service in s.ranking[:3]
             self._ranked = True
         if self.healing and s.incident_id is not None and s.recovered_s is None:
-            self._check_recovery(det, now)
+            self._check_recovery(det, replicas, now)
 
-    def _check_recovery(self, det: dict[str, Any], now: float) -> None:
+    def _check_recovery(self, det: dict[str, Any], replicas: list[dict[str, Any]], now: float) -> None:
         s = self.score
         mine = [a for a in self.cp.actions_since(s.started_at) if a["incident_id"] == s.incident_id]
         healed = (bool(mine) and self.cp.commit_names(str(s.incident_id))
-                  and fault_gone(self.cp, s.kind, s.service, self.faulted) and slo_met(self.cp, s.service, det))
+                  and fault_gone(s.kind, s.service, self.faulted, replicas) and slo_met(det, s.service, replicas))
         if not healed:
             self._ok_since = None
             return
