@@ -126,9 +126,21 @@ def judge(entry: Entry, status: str, deviated: bool, score: dict[str, Any]) -> l
     return why
 
 
-def run_experiment(entry: Entry, file: Path, index: int, out_dir: Path, env: dict[str, str]) -> ExperimentResult:
+def _blank_result(entry: Entry, file: Path, index: int, journal: str) -> ExperimentResult:
     doc = json.loads(file.read_text(encoding="utf-8"))
     tags = [t for t in doc.get("tags", []) if t != "healops"]
+    return ExperimentResult(f"{index:02d}-{file.stem}", doc.get("title", file.stem), str(file), entry.target,
+                            tags[0] if tags else file.stem, "not run", False, False, journal=journal)
+
+
+def not_run(entry: Entry, file: Path, index: int, why: str) -> ExperimentResult:
+    """An experiment the game day could not start: failed, with the reason."""
+    result = _blank_result(entry, file, index, "")
+    result.reasons.append(why)
+    return result
+
+
+def run_experiment(entry: Entry, file: Path, index: int, out_dir: Path, env: dict[str, str]) -> ExperimentResult:
     journal_path = out_dir / "journals" / f"{index:02d}-{file.stem}-{entry.target}.json"
     journal_path.parent.mkdir(parents=True, exist_ok=True)
     cmd = [*chaos_command(), "--no-version-check", "--log-file", str(journal_path.with_suffix(".log")),
@@ -139,8 +151,7 @@ def run_experiment(entry: Entry, file: Path, index: int, out_dir: Path, env: dic
         cmd += ["--var", f"{key}{typed}={value}"]
     cmd.append(str(file))
     t0 = time.time()
-    result = ExperimentResult(f"{index:02d}-{file.stem}", doc.get("title", file.stem), str(file), entry.target,
-                              tags[0] if tags else file.stem, "not run", False, False, journal=str(journal_path))
+    result = _blank_result(entry, file, index, str(journal_path))
     try:
         proc = subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                               timeout=entry.timeout_s, check=False)
@@ -171,7 +182,7 @@ def _not_started(result: ExperimentResult) -> bool:
 
 
 def run_gameday(loaded: LoadedGameDay, cp: ControlPlane, out_dir: Path, env: dict[str, str] | None = None,
-                progress: Progress | None = None, settle_timeout_s: float = 300.0) -> GameDayResult:
+                progress: Progress | None = None) -> GameDayResult:
     """Run every experiment of the game day in order; always restore the platform at the end."""
     tell = progress or (lambda done, what: None)
     check_targets(loaded, cp)
@@ -179,19 +190,22 @@ def run_gameday(loaded: LoadedGameDay, cp: ControlPlane, out_dir: Path, env: dic
                  "HEALOPS_ADMIN_TOKEN": cp.admin_token}
     result = GameDayResult(loaded.name, str(loaded.file), time.time())
     spec = loaded.gameday.spec
+    settle_timeout_s = spec.settle_timeout_s
     try:
         for i, (entry, file) in enumerate(zip(spec.experiments, loaded.experiments, strict=True)):
             tell(i, f"{file.stem} on {entry.target}: waiting for a quiet platform")
-            if not settle(cp, settle_timeout_s, spec.settle_s):
-                tell(i, f"{file.stem}: platform still not quiet after {settle_timeout_s:g}s, running anyway")
             for attempt in range(1, START_ATTEMPTS + 1):
+                if not settle(cp, settle_timeout_s, spec.settle_s):
+                    # its signals would join an incident already open: scoring it would mean nothing
+                    outcome = not_run(entry, file, i + 1, f"platform not quiet after {settle_timeout_s:g}s "
+                                      "(an incident still active or an SLO paging)")
+                    break
                 tell(i, f"{file.stem} on {entry.target}: running" + (f" (attempt {attempt})" if attempt > 1 else ""))
                 outcome = run_experiment(entry, file, i + 1, out_dir, child_env)
                 if not _not_started(outcome) or attempt == START_ATTEMPTS:
                     break
                 # something opened an incident between the settle and the start: settle again
                 tell(i, f"{file.stem}: steady state not met before the method, settling again")
-                settle(cp, settle_timeout_s, spec.settle_s)
             outcome.attempts = attempt
             result.experiments.append(outcome)
             tell(i + 1, f"{file.stem} on {entry.target}: {'passed' if result.experiments[-1].passed else 'FAILED'}")

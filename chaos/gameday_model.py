@@ -9,6 +9,7 @@ too (see :mod:`chaos.validate`), so a bad file fails before anything is injected
       schedule: "0 10 * * 3"        # cron, for `healops gameday schedule`
       minBudgetRemaining: 0.5       # a scheduled run needs this share of every SLO's budget left
       settleSeconds: 20             # quiet (no incident, no page) needed before each experiment
+      settleTimeoutSeconds: 300     # give up waiting for quiet after this long (the run goes on, noted)
       experiments:
         - experiment: ../experiments/crash.json   # relative to this file
           target: notification
@@ -56,6 +57,7 @@ class Spec(_Model):
     schedule: str | None = None
     min_budget_remaining: float = Field(default=0.5, ge=0, le=1, alias="minBudgetRemaining")
     settle_s: float = Field(default=20.0, ge=0, le=900, alias="settleSeconds")
+    settle_timeout_s: float = Field(default=300.0, gt=0, le=3600, alias="settleTimeoutSeconds")
     experiments: list[Entry] = Field(min_length=1)
 
     @field_validator("schedule")

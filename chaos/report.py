@@ -62,7 +62,8 @@ def markdown(result: GameDayResult) -> str:
               "commit naming the incident; budget = bad events over the SLO period's error budget.", ""]
     if result.restored:
         lines += ["Restored afterwards: " + json.dumps(result.restored), ""]
-    lines += ["Chaos Toolkit journals: " + ", ".join(f"`{Path(e.journal).name}`" for e in result.experiments), ""]
+    journals = [f"`{Path(e.journal).name}`" for e in result.experiments if e.journal]
+    lines += ["Chaos Toolkit journals: " + (", ".join(journals) or "none (no experiment ran)"), ""]
     return "\n".join(lines)
 
 

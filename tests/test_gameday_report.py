@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
-from chaos.gameday import ExperimentResult, GameDayResult, judge
+from chaos.gameday import ExperimentResult, GameDayResult, judge, not_run
 from chaos.gameday_model import Entry
 from chaos.report import write_report
 
@@ -89,3 +89,17 @@ def test_a_passing_game_day_says_so(tmp_path: Path) -> None:
     files = write_report(res, tmp_path / "out")
     assert json.loads(files["scorecard"].read_text())["passed"] is True
     assert ET.parse(files["junit"]).getroot().find("testsuite").get("failures") == "0"  # type: ignore[union-attr]
+
+
+def test_an_experiment_that_never_started_fails_with_its_reason(tmp_path: Path) -> None:
+    experiment = Path(__file__).resolve().parents[1] / "chaos" / "experiments" / "crash.json"
+    never = not_run(entry(), experiment, 1, "platform not quiet after 120s (an incident still active)")
+    assert not never.passed and never.status == "not run" and never.kind == "crash"
+    res = GameDayResult("busy", "gd.yaml", 1000.0, 1120.0, [never])
+    files = write_report(res, tmp_path / "out")
+    card = json.loads(files["scorecard"].read_text())
+    assert card["passed"] is False and card["experiments"][0]["detected_s"] is None
+    md = files["markdown"].read_text()
+    assert "**FAIL**: platform not quiet after 120s" in md and "none (no experiment ran)" in md
+    suite = ET.parse(files["junit"]).getroot().find("testsuite")
+    assert suite is not None and suite.get("failures") == "1"
