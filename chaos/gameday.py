@@ -182,8 +182,10 @@ def _not_started(result: ExperimentResult) -> bool:
 
 
 def run_gameday(loaded: LoadedGameDay, cp: ControlPlane, out_dir: Path, env: dict[str, str] | None = None,
-                progress: Progress | None = None) -> GameDayResult:
-    """Run every experiment of the game day in order; always restore the platform at the end."""
+                progress: Progress | None = None,
+                checkpoint: Callable[[GameDayResult], None] | None = None) -> GameDayResult:
+    """Run every experiment of the game day in order; always restore the platform at the end.
+    ``checkpoint`` sees the result after each experiment (a scorecard that fills in as it runs)."""
     tell = progress or (lambda done, what: None)
     check_targets(loaded, cp)
     child_env = {**os.environ, **(env or {}), "HEALOPS_URL": cp.url, "HEALOPS_TOKEN": cp.token,
@@ -208,6 +210,8 @@ def run_gameday(loaded: LoadedGameDay, cp: ControlPlane, out_dir: Path, env: dic
                 tell(i, f"{file.stem}: steady state not met before the method, settling again")
             outcome.attempts = attempt
             result.experiments.append(outcome)
+            if checkpoint is not None:
+                checkpoint(result)
             tell(i + 1, f"{file.stem} on {entry.target}: {'passed' if result.experiments[-1].passed else 'FAILED'}")
     except KeyboardInterrupt:
         result.error = "interrupted"

@@ -39,6 +39,19 @@ def scorecard(result: GameDayResult) -> dict[str, Any]:
             "experiments": [row(e) for e in result.experiments], "restored": result.restored}
 
 
+def write_progress(out_dir: Path, done: int, total: int, what: str, so_far: GameDayResult | None = None) -> None:
+    """``progress.json`` (and, with ``so_far``, a ``scorecard.json`` of the experiments done), written
+    atomically while a game day runs, so a reader never sees half a file."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    files = {"progress.json": {"done": done, "total": total, "what": what}}
+    if so_far is not None:
+        files["scorecard.json"] = {**scorecard(so_far), "running": True}
+    for name, doc in files.items():
+        tmp = out_dir / f".{name}.tmp"
+        tmp.write_text(json.dumps(doc, indent=2), encoding="utf-8")
+        tmp.replace(out_dir / name)
+
+
 def markdown(result: GameDayResult) -> str:
     when = datetime.fromtimestamp(result.started_at, UTC).strftime("%Y-%m-%d %H:%M UTC")
     verdict = "PASSED" if result.passed else "FAILED"

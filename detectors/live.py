@@ -177,5 +177,9 @@ class LiveDetection:
                 self._seen_at.pop(key, None)
         return out
 
+    def last_seen(self, name: str, lbls: Labels) -> float | None:
+        """When the watch of this series last scored a point (wall time)."""
+        return self._last_at.get((name, lbls))
+
     def firing(self) -> list[tuple[str, Labels]]:
         return [k for k, w in self.watches.items() if w.firing]

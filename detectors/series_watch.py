@@ -53,6 +53,7 @@ class SeriesWatch:
     _recent: deque[bool] = field(default_factory=deque)
     _calm: int = 0
     _firing_for: int = 0
+    last_score: float | None = None  # the latest point's score (the TUI's anomaly column)
 
     def beyond_floor(self, value: float) -> bool:
         if self.baseline is None:
@@ -66,6 +67,7 @@ class SeriesWatch:
         """Score ``value``, learn it, and say whether the watch fired or cleared."""
         x = {"value": value}
         score = self.detector.score_one(x)
+        self.last_score = score
         self.n += 1
         practical = self.beyond_floor(value)
         # the score gates the onset; while the move lasts, staying past the floor is enough (a young

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -44,7 +45,7 @@ def _fail(exc: Exception) -> typer.Exit:
 
 @app.command()
 def up(
-    headless: Annotated[bool, typer.Option(help="run without any UI until SIGTERM/Ctrl-C")] = False,
+    headless: Annotated[bool, typer.Option(help="run without the TUI until SIGTERM/Ctrl-C")] = False,
     rps: Annotated[float | None, typer.Option(help="load generator arrival rate (0: no load)")] = None,
     replicas: Annotated[int | None, typer.Option(help="replicas per service on first start")] = None,
     home: HomeOpt = None,
@@ -74,7 +75,11 @@ def up(
         typer.echo("\n".join(["healops is up:", *("  " + line for line in lines)]), err=True)
 
     watch = None
-    if not headless:
+    if not headless and sys.stdout.isatty():
+        from tui.launch import tui_watch
+
+        watch = tui_watch(cfg.control_url, load_or_create_tokens(cfg.home).api)
+    elif not headless:  # no terminal to draw a TUI in (a pipe, a CI log): the plain table instead
         from healops.live import live_status
 
         watch = live_status
@@ -82,6 +87,16 @@ def up(
         raise typer.Exit(asyncio.run(run_up(cfg, on_ready=announce, watch=watch)))
     except HealopsError as exc:
         raise _fail(exc) from exc
+
+
+@app.command()
+def tui(url: UrlOpt = None, token: TokenOpt = None, home: HomeOpt = None) -> None:
+    """The on-call terminal UI, attached to a running control plane (local or remote)."""
+    from tui.launch import run_tui
+
+    cfg = _config(home)
+    base = url or os.environ.get("HEALOPS_URL") or cfg.control_url
+    run_tui(base, token or os.environ.get("HEALOPS_TOKEN") or load_or_create_tokens(cfg.home).api)
 
 
 def _api(cfg: HealopsConfig, url: str | None, token: str | None, path: str, body: dict[str, Any] | None = None) -> Any:

@@ -69,7 +69,7 @@ def gameday_run(
     from chaos.gameday import run_gameday
     from chaos.gameday_model import load_gameday
     from chaos.lock import GamedayLock, LockHeld
-    from chaos.report import write_report
+    from chaos.report import write_progress, write_report
 
     try:
         loaded = load_gameday(file)
@@ -84,8 +84,15 @@ def gameday_run(
                                                  TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
                                                  TextColumn("{task.description}")) as bar:
             task = bar.add_task("starting", total=len(loaded.experiments), name=loaded.name)
-            result = run_gameday(loaded, cp, report, env={"HEALOPS_HOME": str(cfg.home)},
-                                 progress=lambda done, what: bar.update(task, completed=done, description=what))
+            total = len(loaded.experiments)
+
+            def progress(done: int, what: str) -> None:
+                bar.update(task, completed=done, description=what)
+                write_progress(report, done, total, what)  # what the TUI's chaos screen shows
+
+            result = run_gameday(loaded, cp, report, env={"HEALOPS_HOME": str(cfg.home)}, progress=progress,
+                                 checkpoint=lambda so_far: write_progress(report, len(so_far.experiments), total,
+                                                                          "", so_far))
     except LockHeld as exc:
         typer.secho(f"error: {exc}", fg="red", err=True)
         raise typer.Exit(code=2) from exc

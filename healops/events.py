@@ -82,6 +82,8 @@ class Incident:
     examples: list[dict[str, Any]] = field(default_factory=list)  # example traces with their logs
     quiet_since: float | None = None  # when the last signal cleared
     reopened_at: float | None = None  # the last time it reopened (flapping)
+    acknowledged_by: str | None = None  # who took it (an on-call engineer, from the TUI or the API)
+    acknowledged_at: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -91,6 +93,7 @@ class Incident:
             "active": [s.to_json() for s in self.active.values()],
             "evidence": [s.to_json() for s in self.evidence.values()],
             "ranking": [r.to_json() for r in self.ranking], "examples": self.examples,
+            "acknowledged_by": self.acknowledged_by, "acknowledged_at": self.acknowledged_at,
         }
 
     @classmethod
@@ -104,4 +107,5 @@ class Incident:
             reopened_at=doc.get("reopened_at"),
             active={s.key: s for s in active}, evidence={s.key: s for s in evidence},
             ranking=[RankedService(**r) for r in doc.get("ranking", [])], examples=list(doc.get("examples", [])),
+            acknowledged_by=doc.get("acknowledged_by"), acknowledged_at=doc.get("acknowledged_at"),
         )

@@ -101,6 +101,7 @@ class PlatformProcess:
                  "--replicas", str(self.replicas)], env=env, stdout=out, stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL)
         wait_until(self.all_ready, ready_timeout_s, 0.5, "every service to be ready")
+        wait_until(lambda: http_ok(f"{self.control_url}/v1/health"), 60, 0.2, "the control plane to answer")
         return self
 
     def snapshot(self) -> dict[str, Any]:

@@ -97,6 +97,21 @@ class RemediationEngine:
             if rem is not None and rec.reverts is None:
                 rem.state, rem.action_id, rem.deadline = "pending", None, None
                 self.journal.save_remediation(rem)
+        self._rearm_verification()
+
+    def _rearm_verification(self) -> None:
+        """A step that was being verified when the engine died gets its whole verification window
+        again from now: nobody watched while it was down, and a deadline that ran out unobserved
+        would move on to the next step (restarting a service that had already recovered)."""
+        now = self.clock()
+        for rem in self.journal.remediations(active_only=True):
+            rb = self._by_name.get(rem.runbook)
+            if rem.state != "verifying" or rb is None or (rem.deadline or 0.0) >= now + rb.spec.verify.within_s:
+                continue
+            rem.deadline, rem.ok_since = now + rb.spec.verify.within_s, None
+            self.journal.save_remediation(rem)
+            self.journal.decide(rem.incident_id, rem.runbook, rem.service, "recovered",
+                                f"verification of step {rem.step + 1} restarted after the control plane restarted")
 
     # -- the loop -----------------------------------------------------------------------------------
     def tick(self) -> None:
@@ -282,6 +297,10 @@ class RemediationEngine:
             raise KeyError(f"no remediation {remediation_id} waiting for approval")
         self.journal.set_setting(APPROVAL + remediation_id, f"{'approved' if approve else 'rejected'} by {who}")
         return rem
+
+    def approval(self, remediation_id: str) -> str | None:
+        """The decision recorded for a gated remediation ("approved by alice"), if any yet."""
+        return self.journal.setting(APPROVAL + remediation_id)
 
     def set_kill_switch(self, on: bool, who: str) -> None:
         self.journal.set_setting(KILL_SWITCH, "on" if on else "off")

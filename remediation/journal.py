@@ -204,8 +204,18 @@ class Journal:
         return ActionRecord(r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6]), r[7], r[8], bool(r[9]), r[10],
                             r[11], r[12], r[13], bool(r[14]), r[15], json.loads(r[16]))
 
-    def actions(self, state: ActionState | None = None, limit: int = 200) -> list[ActionRecord]:
-        where, args = ("WHERE state = ?", (state,)) if state else ("", ())
+    def actions(self, state: ActionState | None = None, limit: int = 200,
+                incident_id: str | None = None) -> list[ActionRecord]:
+        """Newest first; only in ``state``, or only one incident's, when asked."""
+        clauses: list[str] = []
+        args: list[str] = []
+        if state:
+            clauses.append("state = ?")
+            args.append(state)
+        if incident_id is not None:
+            clauses.append("incident_id = ?")
+            args.append(incident_id)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         rows = self._exec(f"SELECT {self._ACTION_COLUMNS} FROM actions {where} "  # noqa: S608
                           f"ORDER BY created_at DESC LIMIT ?", (*args, limit))
         return [self._action(r) for r in rows]

@@ -10,7 +10,7 @@ from typing import Any
 
 from chaos.gameday import ExperimentResult, GameDayResult, judge, not_run
 from chaos.gameday_model import Entry
-from chaos.report import write_report
+from chaos.report import write_progress, write_report
 
 
 def score(**over: Any) -> dict[str, Any]:
@@ -103,3 +103,15 @@ def test_an_experiment_that_never_started_fails_with_its_reason(tmp_path: Path) 
     assert "**FAIL**: platform not quiet after 120s" in md and "none (no experiment ran)" in md
     suite = ET.parse(files["junit"]).getroot().find("testsuite")
     assert suite is not None and suite.get("failures") == "1"
+
+
+def test_progress_fills_the_scorecard_in_as_experiments_end(tmp_path: Path) -> None:
+    res = result(tmp_path)
+    write_progress(tmp_path / "out", 0, 2, "01-crash: waiting for a quiet platform")
+    assert json.loads((tmp_path / "out" / "progress.json").read_text())["what"].startswith("01-crash")
+    assert not (tmp_path / "out" / "scorecard.json").exists()
+    res.experiments = res.experiments[:1]
+    write_progress(tmp_path / "out", 1, 2, "", res)
+    card = json.loads((tmp_path / "out" / "scorecard.json").read_text())
+    assert card["running"] is True and [e["experiment"] for e in card["experiments"]] == ["01-crash"]
+    assert not list((tmp_path / "out").glob(".*.tmp")), "written by rename, never half a file"

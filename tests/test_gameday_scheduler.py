@@ -12,7 +12,7 @@ import pytest
 from chaos.gameday_model import DEFAULT_DIR
 from chaos.lock import GamedayLock, LockHeld
 from healops.config import load_config
-from healops.controlplane.gamedays import GamedayScheduler, budget_remaining
+from healops.controlplane.gamedays import Busy, GamedayScheduler, budget_remaining, library
 from healops.harness import wait_until
 
 GAMEDAY = DEFAULT_DIR / "every-fault-kind.yaml"  # "0 10 * * 3": Wednesdays 10:00 UTC
@@ -95,3 +95,30 @@ def test_a_due_game_day_runs_as_a_child_process_and_its_outcome_is_kept(schedule
     log = (Path(run["report"]) / "run.log").read_text()
     assert "no healops tokens" in log, log
     sched.close()
+
+
+def test_an_operator_starts_one_library_experiment_with_the_library_expectations(scheduler: Any) -> None:
+    sched, _clock, _ = scheduler
+    run_id = sched.run_now(experiment="crash", target="notification")
+    run = sched.run_detail(run_id)
+    assert run is not None and run["name"] == "crash-notification" and run["outcome"] == "running"
+    written = (Path(run["report"]) / "gameday.yaml").read_text()
+    assert "target: notification" in written and "recoverWithinSeconds" in written, written
+    with pytest.raises(Busy):
+        sched.run_now(gameday="every-fault-kind")
+    wait_until(lambda: (sched.tick(), sched.runs()[0]["outcome"] != "running")[1], 120, 0.5, "the child to end")
+    with pytest.raises(LookupError, match="no experiment 'billing-outage'"):
+        sched.run_now(experiment="billing-outage", target="notification")
+    with pytest.raises(LookupError, match="no game day 'nightly'"):
+        sched.run_now(gameday="nightly")
+    with pytest.raises(ValueError, match="name a game day"):
+        sched.run_now(experiment="crash")
+    sched.close()
+
+
+def test_the_library_lists_every_shipped_experiment_and_game_day() -> None:
+    shipped = library()
+    assert len(shipped["experiments"]) == len(list((DEFAULT_DIR.parent / "experiments").glob("*.json")))
+    assert {"crash", "latency", "saturation"} <= {e["name"] for e in shipped["experiments"]}
+    assert all(e["title"] and e["kind"] for e in shipped["experiments"])
+    assert [g["name"] for g in shipped["gamedays"]] == ["every-fault-kind"]

@@ -296,3 +296,23 @@ def test_rollback_never_rolls_forward_to_the_release_just_rolled_away_from(world
     assert world.repo.load().services["healthcare"].spec.version == "1.1.0"
     refused = [d for d in world.journal.decisions("inc-1") if d["runbook"] == "rollback-bad-deploy"]
     assert refused and "would redeploy 1.2.0" in refused[-1]["reason"], refused
+
+
+def test_a_restart_while_verifying_gives_the_step_its_whole_window_again(world: World) -> None:
+    world.replicas("healthcare", ["crashed", "crashed"])
+    world.book.incidents["inc-1"] = incident("healthcare")
+    world.engine().tick()
+    [rem] = world.journal.remediations()
+    assert rem.state == "verifying" and len(world.commits()) == 2
+    world.clock.now += 45  # the control plane was down past the 40 s verification deadline
+    again = world.engine()
+    again.recover()
+    world.replicas("healthcare", ["ready", "ready"])
+    world.book.incidents["inc-1"].active.clear()
+    again.tick()
+    world.clock.now += 3.5
+    again.tick()
+    assert world.journal.remediations()[0].state == "verified"
+    assert [a.state for a in world.journal.actions()] == ["applied"] and len(world.commits()) == 2, \
+        "the next step (restart the whole service) must not run for a deadline nobody watched"
+    assert any("verification of step 1 restarted" in d["reason"] for d in world.journal.decisions("inc-1"))

@@ -7,6 +7,8 @@ stats, and git the desired state; the API serves them to clients that hold the t
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,7 @@ from healops.config import HealopsConfig
 from healops.controlplane.detection import DetectionEngine
 from healops.controlplane.gamedays import GamedayScheduler, gameday_router
 from healops.controlplane.incidents_api import incidents_router
+from healops.controlplane.overview import build_overview
 from healops.controlplane.remediation_api import remediation_router
 from healops.gitrepo import GitRepo
 from remediation.engine import RemediationEngine
@@ -35,7 +38,7 @@ def _read_json(path: Path) -> dict[str, Any] | None:
 
 def create_app(config: HealopsConfig, token: str, collector: Collector | None = None,
                engine: DetectionEngine | None = None, remediation: RemediationEngine | None = None,
-               gamedays: GamedayScheduler | None = None) -> FastAPI:
+               gamedays: GamedayScheduler | None = None, clock: Callable[[], float] = time.time) -> FastAPI:
     app = FastAPI(title="healops control plane", version=__version__, docs_url=None, redoc_url=None)
 
     def require_token(request: Request) -> None:
@@ -59,6 +62,15 @@ def create_app(config: HealopsConfig, token: str, collector: Collector | None = 
         if collector is not None:
             snap["telemetry"] = _telemetry(collector)
         return JSONResponse(snap)
+
+    @app.get("/v1/overview", dependencies=guarded)
+    def overview(points: int = 60) -> JSONResponse:
+        snap = _read_json(config.snapshot_file) or {}
+        snap["load"] = _read_json(config.run_dir / "loadgen.json")
+        if collector is None:
+            return JSONResponse({"error": "this control plane runs no collector"}, status_code=404)
+        return JSONResponse(build_overview(snap, collector.store, engine.live if engine is not None else None,
+                                           points=min(max(points, 1), 600), now=clock()))
 
     @app.get("/v1/desired-state/log", dependencies=guarded)
     def desired_log(limit: int = 50) -> list[dict[str, Any]]:

@@ -103,6 +103,17 @@ class DetectionEngine:
         if changes:
             self.changed.set()
 
+    def acknowledge(self, incident_id: str, by: str) -> Incident | None:
+        """Note who took the incident (again, if someone else had): the live copy when it is active,
+        so the next save keeps it. ``None`` when there is no such incident."""
+        inc = self.incidents.active.get(incident_id) or self.store.get(incident_id)
+        if inc is None:
+            return None
+        inc.acknowledged_by, inc.acknowledged_at = by, self.clock()
+        self.store.save(inc, [TimelineEntry(inc.acknowledged_at, "acknowledged", {"by": by})])
+        self.changed.set()
+        return inc
+
     # -- periodic -----------------------------------------------------------------------------------
     def tick(self) -> None:
         self.ingest(self.live.poll_process_metrics(self.collector.store) + self.live.expire())
@@ -183,8 +194,10 @@ class DetectionEngine:
         """Recent error (else slow) traces through ``service``, with their log lines."""
         out = []
         for tid, rows in self.collector.sample.recent(service, limit):
-            spans = [{"service": r[0], "name": r[1], "duration_ms": round((r[4] - r[3]) / 1e6, 2),
-                      "error": r[5] == 2} for r in sorted(rows, key=lambda r: r[3])[:20]]
+            ordered = sorted(rows, key=lambda r: r[3])[:20]
+            t0 = ordered[0][3] if ordered else 0
+            spans = [{"service": r[0], "name": r[1], "start_ms": round((r[3] - t0) / 1e6, 2),
+                      "duration_ms": round((r[4] - r[3]) / 1e6, 2), "error": r[5] == 2} for r in ordered]
             logs = [{"service": ln.service, "severity": ln.severity, "body": ln.body[:300]}
                     for ln in self.collector.logs.for_trace(tid)[:10]]
             out.append({"trace_id": tid.hex(), "spans": spans, "logs": logs})

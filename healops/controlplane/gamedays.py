@@ -9,6 +9,7 @@ and runs are kept in SQLite, so a restarted control plane keeps its schedule.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import sqlite3
 import subprocess
@@ -20,10 +21,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import yaml
 from croniter import croniter
 from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, Field
 
+from chaos.gameday_model import DEFAULT_DIR as GAMEDAY_DIR
 from chaos.gameday_model import load_gameday
 from chaos.lock import GamedayLock
 from healops.config import HealopsConfig
@@ -36,6 +39,60 @@ CREATE TABLE IF NOT EXISTS runs (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT
     started_at REAL, finished_at REAL, outcome TEXT NOT NULL, reason TEXT NOT NULL DEFAULT '',
     report TEXT NOT NULL DEFAULT '');
 """
+
+
+EXPERIMENT_DIR = GAMEDAY_DIR.parent / "experiments"
+NAME = r"^[a-z0-9][a-z0-9-]*$"
+
+
+class Busy(Exception):
+    """Another game day holds the lock."""
+
+
+def library() -> dict[str, Any]:
+    """The shipped experiments and game days, as an operator picks from them."""
+    experiments = []
+    for f in sorted(EXPERIMENT_DIR.glob("*.json")):
+        doc = json.loads(f.read_text(encoding="utf-8"))
+        tags = [t for t in doc.get("tags", []) if t != "healops"]
+        experiments.append({"name": f.stem, "title": doc.get("title", ""), "kind": tags[0] if tags else f.stem,
+                            "description": doc.get("description", ""), "file": str(f)})
+    gamedays = []
+    for f in sorted(GAMEDAY_DIR.glob("*.yaml")):
+        spec = load_gameday(f).gameday.spec
+        gamedays.append({"name": f.stem, "experiments": len(spec.experiments), "schedule": spec.schedule,
+                         "file": str(f)})
+    return {"experiments": experiments, "gamedays": gamedays}
+
+
+def library_gameday(name: str) -> Path:
+    file = GAMEDAY_DIR / f"{name}.yaml"
+    if not file.is_file():
+        shipped = ", ".join(sorted(g.stem for g in GAMEDAY_DIR.glob("*.yaml")))
+        raise LookupError(f"no game day {name!r} in the library ({shipped})")
+    return file
+
+
+def single_experiment(experiment: str, target: str, name: str) -> dict[str, Any]:
+    """A one-experiment game day, with the expectations and variables the library's game days give
+    that experiment (the first that runs it), aimed at ``target``."""
+    file = EXPERIMENT_DIR / f"{experiment}.json"
+    if not file.is_file():
+        raise LookupError(f"no experiment {experiment!r} in the library")
+    entry: dict[str, Any] = {"experiment": str(file), "target": target}
+    for gd in sorted(GAMEDAY_DIR.glob("*.yaml")):
+        loaded = load_gameday(gd)
+        for e, path in zip(loaded.gameday.spec.experiments, loaded.experiments, strict=True):
+            if path.resolve() == file.resolve():
+                known = e.model_dump(by_alias=True, exclude_defaults=True, exclude={"experiment", "target"})
+                entry = {**known, **entry}
+                break
+        else:
+            continue
+        break
+    return {"apiVersion": "healops.dev/v1", "kind": "GameDay",
+            "metadata": {"name": name, "description": f"{experiment} against {target}, started by an operator"},
+            "spec": {"experiments": [entry]}}
 
 
 def budget_remaining(slos: list[dict[str, Any]]) -> float:
@@ -129,8 +186,12 @@ class GamedayScheduler:
                                 (next_after(sched.cron, now), sched.name))
             self._start_or_skip(sched, now)
 
+    @property
+    def busy(self) -> bool:
+        return self._child is not None or GamedayLock(self.config.run_dir).held_elsewhere
+
     def _start_or_skip(self, sched: Schedule, now: float) -> None:
-        if self._child is not None or GamedayLock(self.config.run_dir).held_elsewhere:
+        if self.busy:
             self._record(sched.name, sched.next_at, "skipped", "another game day is running")
             return
         left = budget_remaining(self.slo_status())
@@ -138,16 +199,59 @@ class GamedayScheduler:
             self._record(sched.name, sched.next_at, "skipped",
                          f"error budget left {left:.0%} < {sched.min_budget:.0%} required")
             return
+        self._launch(sched.name, Path(sched.file), sched.next_at, self._report_dir(sched.name, now))
+
+    def _report_dir(self, name: str, now: float) -> Path:
         stamp = datetime.fromtimestamp(now, UTC).strftime("%Y%m%dT%H%M%SZ")
-        report = self.config.home / "gamedays" / sched.name / stamp
+        report = self.config.home / "gamedays" / name / stamp
         report.mkdir(parents=True, exist_ok=True)
-        cmd = [sys.executable, "-m", "healops.cli", "gameday", "run", sched.file, "--report", str(report),
+        return report
+
+    def _launch(self, name: str, file: Path, due: float, report: Path) -> int:
+        cmd = [sys.executable, "-m", "healops.cli", "gameday", "run", str(file), "--report", str(report),
                "--url", self.config.control_url]
         env = {**os.environ, "HEALOPS_HOME": str(self.config.home)}
         with (report / "run.log").open("ab") as log:
             self._child = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT,
                                            stdin=subprocess.DEVNULL)
-        self._child_run = self._record(sched.name, sched.next_at, "running", report=str(report), started=now)
+        self._child_run = self._record(name, due, "running", report=str(report), started=self.clock())
+        return self._child_run
+
+    def run_now(self, gameday: str | None = None, experiment: str | None = None, target: str | None = None) -> int:
+        """Start a library game day, or one experiment of the library against ``target``, now (an
+        operator's request: no budget gate, but never two at once). Returns the run's id."""
+        if self.busy:
+            raise Busy("another game day is running")
+        now = self.clock()
+        if gameday is not None:
+            file = library_gameday(gameday)
+            loaded = load_gameday(file)  # DocumentError names file, line, field
+            return self._launch(loaded.name, file, now, self._report_dir(loaded.name, now))
+        if experiment is None or target is None:
+            raise ValueError("name a game day, or an experiment and a target service")
+        name = f"{experiment}-{target}"
+        report = self._report_dir(name, now)
+        file = report / "gameday.yaml"
+        file.write_text(yaml.safe_dump(single_experiment(experiment, target, name)), encoding="utf-8")
+        load_gameday(file)
+        return self._launch(name, file, now, report)
+
+    def run_detail(self, run_id: int) -> dict[str, Any] | None:
+        """One run with what its report folder holds so far (progress, scorecard)."""
+        with self._lock:
+            cur = self.db.execute("SELECT id, name, due_at, started_at, finished_at, outcome, reason, report "
+                                  "FROM runs WHERE id=?", (run_id,))
+            cols = [c[0] for c in cur.description]
+            row = cur.fetchone()
+        if row is None:
+            return None
+        out = dict(zip(cols, row, strict=True))
+        for key in ("progress", "scorecard"):
+            try:
+                out[key] = json.loads((Path(out["report"]) / f"{key}.json").read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                out[key] = None
+        return out
 
     def _reap(self) -> None:
         child = self._child
@@ -174,6 +278,14 @@ class ScheduleRequest(BaseModel):
     file: str = Field(min_length=1, max_length=4096)
 
 
+class RunRequest(BaseModel):
+    """A library game day, or one library experiment against a service."""
+
+    gameday: str | None = Field(default=None, pattern=NAME, max_length=80)
+    experiment: str | None = Field(default=None, pattern=NAME, max_length=80)
+    target: str | None = Field(default=None, pattern=NAME, max_length=80)
+
+
 def gameday_router(scheduler: GamedayScheduler) -> APIRouter:
     router = APIRouter(prefix="/v1/gamedays")
 
@@ -189,6 +301,31 @@ def gameday_router(scheduler: GamedayScheduler) -> APIRouter:
             raise HTTPException(status_code=400, detail=[str(p) for p in exc.problems]) from exc
         except ValueError as exc:
             raise HTTPException(status_code=400, detail=str(exc)) from exc
+
+    @router.get("/library")
+    def shipped() -> dict[str, Any]:
+        return library()
+
+    @router.post("/runs")
+    def run_now(body: RunRequest) -> dict[str, Any]:
+        try:
+            run_id = scheduler.run_now(body.gameday, body.experiment, body.target)
+        except Busy as exc:
+            raise HTTPException(status_code=409, detail=str(exc)) from exc
+        except LookupError as exc:
+            raise HTTPException(status_code=404, detail=str(exc.args[0])) from exc
+        except DocumentError as exc:
+            raise HTTPException(status_code=400, detail=[str(p) for p in exc.problems]) from exc
+        except ValueError as exc:
+            raise HTTPException(status_code=400, detail=str(exc)) from exc
+        return scheduler.run_detail(run_id) or {"id": run_id}
+
+    @router.get("/runs/{run_id}")
+    def run_detail(run_id: int) -> dict[str, Any]:
+        run = scheduler.run_detail(run_id)
+        if run is None:
+            raise HTTPException(status_code=404, detail=f"no game day run {run_id}")
+        return run
 
     @router.delete("/{name}")
     def unschedule(name: str) -> dict[str, Any]:

@@ -11,13 +11,19 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel, Field
 
 from collectors.alertmanager import parse_webhook
 from healops.controlplane.detection import DetectionEngine
+from healops.controlplane.evidence import evidence_series
 from healops.errors import DocumentError
 
 MAX_WEBHOOK_BYTES = 4 * 1024 * 1024
 KEEPALIVE_S = 15.0
+
+
+class Acknowledgement(BaseModel):
+    by: str = Field(min_length=1, max_length=80, pattern=r"^[\w.@ -]+$")
 
 
 def incidents_router(engine: DetectionEngine) -> APIRouter:
@@ -45,6 +51,20 @@ def incidents_router(engine: DetectionEngine) -> APIRouter:
         if inc is None:
             raise HTTPException(404, f"no incident {incident_id}")
         return {**inc.to_json(), "timeline": [e.to_json() for e in store.timeline(incident_id)]}
+
+    @router.get("/v1/incidents/{incident_id}/evidence")
+    def evidence(incident_id: str) -> dict[str, Any]:
+        inc = engine.incidents.active.get(incident_id) or store.get(incident_id)
+        if inc is None:
+            raise HTTPException(404, f"no incident {incident_id}")
+        return evidence_series(inc, engine.collector.store, engine.clock())
+
+    @router.post("/v1/incidents/{incident_id}/ack")
+    def acknowledge(incident_id: str, body: Acknowledgement) -> dict[str, Any]:
+        inc = engine.acknowledge(incident_id, body.by)
+        if inc is None:
+            raise HTTPException(404, f"no incident {incident_id}")
+        return inc.to_json()
 
     @router.get("/v1/detection")
     async def detection() -> dict[str, Any]:

@@ -32,12 +32,15 @@ def remediation_router(engine: RemediationEngine) -> APIRouter:
         return engine.journal.decisions(incident, since_seq=max(since, 0), limit=min(max(limit, 1), 1000))
 
     @router.get("/actions")
-    def actions(limit: int = 100) -> list[dict[str, Any]]:
-        return [a.to_json() for a in engine.journal.actions(limit=min(max(limit, 1), 1000))]
+    def actions(incident: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        return [a.to_json() for a in engine.journal.actions(limit=min(max(limit, 1), 1000), incident_id=incident)]
 
     @router.get("/remediations")
-    def remediations(limit: int = 100) -> list[dict[str, Any]]:
-        return [r.to_json() for r in engine.journal.remediations(limit=min(max(limit, 1), 1000))]
+    def remediations(incident: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        """Newest first; a gated one carries the decision recorded for it (until the engine acts on it)."""
+        rows = engine.journal.remediations(limit=min(max(limit, 1), 1000), incident_id=incident)
+        return [{**r.to_json(), "approval": engine.approval(r.id) if r.state == "awaiting_approval" else None}
+                for r in rows]
 
     @router.post("/{remediation_id}/approve")
     def approve(remediation_id: str, body: Decision) -> dict[str, Any]:
