@@ -12,6 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from healops.cli_gameday import chaos_app, gameday_app
+from healops.cli_observe import dashboards_app, rules_app
 from healops.config import HealopsConfig, load_config, load_or_create_tokens
 from healops.errors import HealopsError
 
@@ -27,6 +28,8 @@ app.add_typer(runbook_app, name="runbook")
 app.add_typer(remediation_app, name="remediation")
 app.add_typer(gameday_app, name="gameday")
 app.add_typer(chaos_app, name="chaos")
+app.add_typer(rules_app, name="rules")
+app.add_typer(dashboards_app, name="dashboards")
 UrlOpt = Annotated[str | None, typer.Option(help="control-plane URL")]
 TokenOpt = Annotated[str | None, typer.Option(help="control-plane token")]
 

@@ -31,13 +31,17 @@ def require_binary(name: str, *aliases: str) -> str:
 
 
 @contextmanager
-def prometheus(tmp: Path, scrape_targets: list[str], interval_s: int = 1) -> Iterator[str]:
-    """A real Prometheus scraping ``scrape_targets`` (host:port) every ``interval_s``; yields its URL."""
+def prometheus(tmp: Path, scrape_targets: list[str], interval_s: int = 1,
+               rule_files: list[Path] | None = None) -> Iterator[str]:
+    """A real Prometheus scraping ``scrape_targets`` (host:port) every ``interval_s``, evaluating
+    ``rule_files`` as often; yields its URL."""
     binary = require_binary("prometheus")
     port = free_port()
     config = tmp / "prometheus.yml"
+    rules = [str(p) for p in rule_files or []]
     config.write_text(textwrap.dedent(f"""
         global: {{scrape_interval: {interval_s}s, evaluation_interval: {interval_s}s}}
+        rule_files: {rules!r}
         scrape_configs:
           - job_name: healops
             static_configs: [{{targets: {scrape_targets!r}}}]

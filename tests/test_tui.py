@@ -48,7 +48,10 @@ async def until(pilot: Pilot[None], what: str, check: Callable[[], bool], timeou
 
 
 def rows(app: HealopsApp, table_id: str) -> list[list[str]]:
-    table = app.screen.query_one(table_id, DataTable)
+    table = app.screen.query_one(table_id)
+    if isinstance(table, Grid):
+        return table.row_texts()
+    assert isinstance(table, DataTable)
     return [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
 
 
@@ -90,8 +93,8 @@ async def test_incident_detail_acknowledges_and_approves_on_the_control_plane(pl
         await pilot.press("i")
         await until(pilot, "incident rows", lambda: len(rows(app, "#incidents")) == 2)
         assert {r[0] for r in rows(app, "#incidents")} == {"inc-seeded-0", "inc-seeded-1"}
-        app.screen.query_one("#incidents", DataTable).move_cursor(
-            row=[r[0] for r in rows(app, "#incidents")].index("inc-seeded-0"))
+        app.screen.query_one("#incidents", Grid).cursor_row = [r[0] for r in rows(app, "#incidents")].index(
+            "inc-seeded-0")
         await pilot.press("enter")
         await until(pilot, "detail loaded", lambda: isinstance(app.screen, IncidentScreen) and bool(app.screen.detail))
         screen = app.screen

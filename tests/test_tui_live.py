@@ -16,7 +16,7 @@ from pathlib import Path
 
 import psutil
 import pytest
-from textual.widgets import DataTable, Static
+from textual.widgets import Static
 
 from healops.config import load_or_create_tokens
 from healops.harness import PlatformProcess, free_port, wait_until
@@ -51,7 +51,7 @@ async def test_overview_follows_the_live_platform_and_says_remediation_is_off(pl
             await pilot.pause(0.1)
         assert "executor off" in str(app.screen.query_one("#summary", Static).render())
         await pilot.press("i")
-        assert isinstance(app.screen.query_one("#incidents"), DataTable)
+        assert isinstance(app.screen.query_one("#incidents"), Grid)
 
 
 def _read(fd: int, until: bytes, timeout_s: float) -> bytes:

@@ -8,28 +8,31 @@ from typing import Any, ClassVar
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import DataTable, Static
+from textual.widgets import Static
 
 from tui import format as fmt
 from tui.base import HealopsScreen
+from tui.grid import Cell, Column, Grid
 from tui.state import Latest
 
-COLUMNS = [("incident", "id"), ("state", "state"), ("sev", "severity"), ("root cause", "root"),
-           ("opened", "opened"), ("ack", "ack"), ("title", "title")]
+COLUMNS = [Column("id", "incident", 26), Column("state", "state", 10), Column("severity", "sev", 8),
+           Column("root", "root cause", 18), Column("opened", "opened", 8), Column("ack", "ack", 10),
+           Column("title", "title", 60)]
 
 
-def incident_cells(inc: dict[str, Any], now: float) -> list[Any]:
+def incident_cells(inc: dict[str, Any], now: float) -> list[Cell]:
     ranking = inc.get("ranking") or []
-    root = Text(f"{ranking[0]['service']} {ranking[0]['score']:.2f}", style="bold") if ranking else Text("—")
+    root = (f"{ranking[0]['service']} {ranking[0]['score']:.2f}", "bold") if ranking else ("—", "")
     sev = inc.get("severity", "")
-    return [inc["id"], fmt.styled(inc.get("state", "?")), Text(sev, style="bold red" if sev == "critical" else ""),
-            root, fmt.ago(inc.get("opened_at"), now), inc.get("acknowledged_by") or "",
-            inc.get("title", "")[:80]]
+    state = inc.get("state", "?")
+    return [(inc["id"], ""), (state, fmt.STATE_STYLE.get(state, "")), (sev, "bold red" if sev == "critical" else ""),
+            root, (fmt.ago(inc.get("opened_at"), now), ""), (inc.get("acknowledged_by") or "", "green"),
+            (inc.get("title", ""), "")]
 
 
 class IncidentsScreen(HealopsScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "open", "Open", show=True), Binding("a", "acknowledge", "Ack"),
+        Binding("enter", "open", "Open"), Binding("a", "acknowledge", "Ack"),
         Binding("f", "toggle_filter", "Active/all")]
 
     def __init__(self) -> None:
@@ -39,25 +42,20 @@ class IncidentsScreen(HealopsScreen):
 
     def body(self) -> ComposeResult:
         yield Static(id="summary")
-        table: DataTable[Any] = DataTable(id="incidents", cursor_type="row", zebra_stripes=True)
-        for label, key in COLUMNS:
-            table.add_column(label, key=key)
-        yield table
+        grid = Grid(id="incidents")
+        grid.set_columns(COLUMNS)
+        yield grid
 
     def selected(self) -> str | None:
-        table = self.query_one("#incidents", DataTable)
-        if not table.row_count:
-            return None
-        return str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+        return self.query_one("#incidents", Grid).cursor_key
 
     def action_open(self) -> None:
         incident = self.selected()
         if incident:
             self.healops.open_incident(incident)
 
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        if event.row_key.value:
-            self.healops.open_incident(str(event.row_key.value))
+    def on_grid_selected(self, event: Grid.Selected) -> None:
+        self.healops.open_incident(event.key)
 
     def action_acknowledge(self) -> None:
         incident = self.selected()
@@ -75,25 +73,11 @@ class IncidentsScreen(HealopsScreen):
             (f"{len(latest.active_incidents())} active", "bold red" if latest.active_incidents() else "green"),
             f" of {len(latest.incidents)} recent · showing {'active only' if self.only_active else 'all'} · ",
             ("enter", "bold"), " opens one"))
-        table = self.query_one("#incidents", DataTable)
         now = latest.server_now
         drawn = (self.only_active, now // 10, tuple((i["id"], i.get("state"), i.get("updated_at"), i.get("title"),
                                                       i.get("acknowledged_by"), str(i.get("ranking", [])[:1]))
                                                      for i in shown))
-        if drawn == self._drawn:  # the ages are shown to the minute; nothing else changed
+        if drawn == self._drawn:  # the ages are shown to the ten seconds; nothing else changed
             return
         self._drawn = drawn
-        keys = [str(k.value) for k in table.rows]
-        wanted = [i["id"] for i in shown]
-        if keys != wanted:
-            cursor = keys[table.cursor_row] if keys and 0 <= table.cursor_row < len(keys) else None
-            table.clear()
-            for inc in shown:
-                table.add_row(*incident_cells(inc, now), key=inc["id"])
-            if cursor in wanted:
-                table.move_cursor(row=wanted.index(cursor))
-            return
-        columns = [c.key for c in table.columns.values()]
-        for inc in shown:
-            for col, cell in zip(columns, incident_cells(inc, now), strict=True):
-                table.update_cell(inc["id"], col, cell)
+        self.query_one("#incidents", Grid).set_rows([(inc["id"], incident_cells(inc, now)) for inc in shown])

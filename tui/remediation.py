@@ -9,12 +9,21 @@ from typing import Any, ClassVar
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import DataTable, Static, TabbedContent, TabPane
+from textual.widgets import Static, TabbedContent, TabPane
 
 from tui import format as fmt
 from tui.base import LoadingScreen
 from tui.client import ApiError, Unreachable
+from tui.grid import Column, Grid
 from tui.state import Latest
+
+DECISION_COLUMNS = [Column("when", "when", 8), Column("incident", "incident", 24), Column("service", "service", 13),
+                    Column("runbook", "runbook", 26), Column("kind", "decision", 16), Column("reason", "reason", 80)]
+ACTION_COLUMNS = [Column("when", "when", 8), Column("incident", "incident", 24), Column("action", "action", 18),
+                  Column("service", "service", 13), Column("state", "state", 9), Column("commit", "commit", 8),
+                  Column("summary", "summary", 80)]
+COMMIT_COLUMNS = [Column("when", "when", 8), Column("commit", "commit", 8), Column("author", "author", 10),
+                  Column("incident", "incident", 24), Column("subject", "change", 80)]
 
 
 def trailer(body: str, key: str) -> str:
@@ -40,17 +49,17 @@ class RemediationScreen(LoadingScreen):
         yield Static(id="summary")
         with TabbedContent(initial="journal"):
             with TabPane("Journal", id="journal"):
-                table: DataTable[Any] = DataTable(id="decisions", cursor_type="row", zebra_stripes=True)
-                table.add_columns("when", "incident", "service", "runbook", "decision", "reason")
-                yield table
+                yield self._grid("decisions", DECISION_COLUMNS)
             with TabPane("Actions", id="actions"):
-                acts: DataTable[Any] = DataTable(id="action-table", cursor_type="row", zebra_stripes=True)
-                acts.add_columns("when", "incident", "action", "service", "state", "commit", "summary")
-                yield acts
+                yield self._grid("action-table", ACTION_COLUMNS)
             with TabPane("Git history", id="git"):
-                git: DataTable[Any] = DataTable(id="commits", cursor_type="row", zebra_stripes=True)
-                git.add_columns("when", "commit", "author", "incident", "change")
-                yield git
+                yield self._grid("commits", COMMIT_COLUMNS)
+
+    @staticmethod
+    def _grid(grid_id: str, columns: list[Column]) -> Grid:
+        grid = Grid(id=grid_id)
+        grid.set_columns(columns)
+        return grid
 
     def action_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
@@ -70,11 +79,11 @@ class RemediationScreen(LoadingScreen):
 
     def action_open_incident(self) -> None:
         tab = self.query_one(TabbedContent).active
-        table = self.query_one({"journal": "#decisions", "actions": "#action-table", "git": "#commits"}[tab],
-                               DataTable)
-        if not table.row_count:
+        grid = self.query_one({"journal": "#decisions", "actions": "#action-table", "git": "#commits"}[tab], Grid)
+        key = grid.cursor_key
+        if key is None:
             return
-        incident = str(table.get_row_at(table.cursor_row)[{"journal": 1, "actions": 1, "git": 3}[tab]])
+        incident = grid.rows[key][{"journal": 1, "actions": 1, "git": 3}[tab]][0]
         if incident.startswith("inc-"):
             self.healops.open_incident(incident)
 
@@ -90,21 +99,21 @@ class RemediationScreen(LoadingScreen):
         self.query_one("#summary", Static).update(summary)
         if not self.take_fresh():  # the tables change when a load brings news, not at every poll
             return
-        decisions = self.query_one("#decisions", DataTable)
-        decisions.clear()
-        for d in reversed(self.decisions):
-            decisions.add_row(fmt.ago(d.get("at"), now), d.get("incident_id", ""), d.get("service", ""),
-                              d.get("runbook", ""), fmt.styled(d.get("kind", "")), str(d.get("reason", ""))[:120])
-        actions = self.query_one("#action-table", DataTable)
-        actions.clear()
+        self.query_one("#decisions", Grid).set_rows([(str(d.get("seq", i)), [
+            (fmt.ago(d.get("at"), now), ""), (d.get("incident_id", ""), ""), (d.get("service", ""), ""),
+            (d.get("runbook", ""), ""), (d.get("kind", ""), fmt.STATE_STYLE.get(d.get("kind", ""), "")),
+            (str(d.get("reason", "")), "")]) for i, d in enumerate(reversed(self.decisions))])
+        rows = []
         for a in self.actions:
             kind = a.get("action", "") + (" (revert)" if a.get("reverts") else "")
             kind += " dry" if a.get("dry_run") else ""
-            actions.add_row(fmt.ago(a.get("applied_at") or a.get("created_at"), now), a.get("incident_id", ""), kind,
-                            a.get("service", ""), fmt.styled(a.get("state", "?")), (a.get("ref") or "")[:8],
-                            str(a.get("summary", ""))[:100])
-        commits = self.query_one("#commits", DataTable)
-        commits.clear()
-        for c in self.commits:
-            commits.add_row(fmt.ago(c.get("timestamp"), now), str(c.get("sha", ""))[:8], c.get("author", ""),
-                            trailer(c.get("body", ""), "Healops-Incident"), str(c.get("subject", ""))[:100])
+            state = a.get("state", "?")
+            rows.append((a["action_id"], [
+                (fmt.ago(a.get("applied_at") or a.get("created_at"), now), ""), (a.get("incident_id", ""), ""),
+                (kind, ""), (a.get("service", ""), ""), (state, fmt.STATE_STYLE.get(state, "")),
+                ((a.get("ref") or "")[:8], ""), (str(a.get("summary", "")), "")]))
+        self.query_one("#action-table", Grid).set_rows(rows)
+        self.query_one("#commits", Grid).set_rows([(str(c.get("sha", i)), [
+            (fmt.ago(c.get("timestamp"), now), ""), (str(c.get("sha", ""))[:8], ""), (c.get("author", ""), ""),
+            (trailer(c.get("body", ""), "Healops-Incident"), ""), (str(c.get("subject", "")), "")])
+            for i, c in enumerate(self.commits)])

@@ -18,6 +18,7 @@ from healops.config import HealopsConfig, load_config, load_or_create_tokens
 from healops.controlplane.app import create_app
 from healops.controlplane.detection import DetectionEngine
 from healops.controlplane.gamedays import GamedayScheduler
+from healops.controlplane.loop_metrics import LoopExposition
 from healops.controlplane.remediation_loop import make_engine, run_remediation
 from healops.incident_store import IncidentStore
 from healops.processes import exit_when_parent_dies
@@ -52,6 +53,7 @@ async def _serve(config: HealopsConfig, token: str, collector: Collector, receiv
     if config.remediation != "off":
         remediation, session, capacity = make_engine(config, engine)
         tasks.append(asyncio.create_task(run_remediation(remediation, session, capacity)))
+    receiver.registry.register(LoopExposition(store, remediation))  # healops itself, on the same /metrics
     gamedays = GamedayScheduler(config, engine.burn.status)
     tasks.append(asyncio.create_task(gamedays.run()))
     if config.source == "prometheus":
