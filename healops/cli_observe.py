@@ -63,3 +63,22 @@ def dashboards_build(
     slos = _slos(slo, time_scale)
     for path in build_dashboards(slos, out, prometheus_url):
         typer.echo(f"wrote {path}")
+
+
+@dashboards_app.command("push")
+def dashboards_push(
+    url: Annotated[str, typer.Option(help="Grafana URL", envvar="GRAFANA_URL")],
+    token: Annotated[str, typer.Option(help="Grafana service-account token", envvar="GRAFANA_TOKEN")],
+    folder: Annotated[str, typer.Option(help="folder uid (created when missing)")] = "healops",
+    slo: SloOpt = None, time_scale: ScaleOpt = 1.0,
+) -> None:
+    """Upload the four dashboards into a Grafana (grafana-client), overwriting older versions."""
+    from dashboards.push import push_dashboards
+
+    try:
+        pushed = push_dashboards(url, token, _slos(slo, time_scale), folder_uid=folder, folder_title=folder)
+    except HealopsError as exc:
+        typer.secho(f"error: {exc}", fg="red", err=True)
+        raise typer.Exit(code=2) from exc
+    for p in pushed:
+        typer.echo(f"pushed {p.uid} (version {p.version}) {p.url}")
