@@ -39,6 +39,7 @@ class HealopsConfig:
     reconcile_interval_s: float = 0.5
     slo_paths: tuple[Path, ...] = ()  # OpenSLO files or folders; empty: the platform's defaults
     slo_time_scale: float = 120.0  # burn-rate windows are divided by this (1 h -> 30 s)
+    slo_startup_grace_s: float = 60.0  # a service's requests count towards its SLOs from this long after it starts
     red_lateness_s: float = 1.0  # a RED step closes this long after it ends (spans arrive every 0.5 s)
     remediation: str = "on"  # "on", "dry-run" (plan and journal only) or "off"
     runbook_paths: tuple[Path, ...] = ()  # runbook files or folders; empty: the shipped library
@@ -142,6 +143,7 @@ def load_config(env: Mapping[str, str] | None = None) -> HealopsConfig:
         default_replicas=_int(env, "HEALOPS_REPLICAS", base.default_replicas),
         slo_paths=tuple(Path(p) for p in env.get("HEALOPS_SLO_PATHS", "").split(os.pathsep) if p),
         slo_time_scale=_positive(env, "HEALOPS_SLO_TIME_SCALE", base.slo_time_scale),
+        slo_startup_grace_s=_positive(env, "HEALOPS_SLO_STARTUP_GRACE_S", base.slo_startup_grace_s),
         red_lateness_s=_positive(env, "HEALOPS_RED_LATENESS_S", base.red_lateness_s),
         remediation=_choice(env, "HEALOPS_REMEDIATION", base.remediation, ("on", "dry-run", "off")),
         runbook_paths=tuple(Path(p) for p in env.get("HEALOPS_RUNBOOK_PATHS", "").split(os.pathsep) if p),

@@ -24,10 +24,15 @@ EXPERIMENTS = Path(__file__).resolve().parents[1] / "chaos" / "experiments"
 
 # Each fault-injecting test gets its own platform: after a fault the page-level burn rule remembers
 # it for minutes, and a game day rightly waits for a quiet platform before it injects the next one.
-# A fresh platform (about 20 s, then the 60 s SLO start-up grace) is quicker than that wait.
+# A fresh platform (about 20 s, then the SLO start-up grace, 30 s here: the game day waits for every
+# SLO to be evaluated) is quicker than that wait.
+GRACE = {"HEALOPS_SLO_STARTUP_GRACE_S": "30"}
+
+
 @pytest.fixture
 def healing(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PlatformProcess]:
-    plat = PlatformProcess(tmp_path_factory.mktemp("gameday") / "home", rps=10, replicas=2, remediation="on").start()
+    plat = PlatformProcess(tmp_path_factory.mktemp("gameday") / "home", rps=10, replicas=2, remediation="on",
+                           env=GRACE).start()
     yield plat
     plat.stop()
 
@@ -35,7 +40,8 @@ def healing(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PlatformProces
 @pytest.fixture(scope="module")
 def paused(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PlatformProcess]:
     """Remediation on, the kill switch on: detection works, no runbook acts."""
-    plat = PlatformProcess(tmp_path_factory.mktemp("paused") / "home", rps=10, replicas=2, remediation="on").start()
+    plat = PlatformProcess(tmp_path_factory.mktemp("paused") / "home", rps=10, replicas=2, remediation="on",
+                           env=GRACE).start()
     switch = f"{plat.control_url}/v1/remediation/kill-switch"
     assert httpx.post(switch, json={"on": True, "by": "test"}, headers=plat.api_headers).status_code == 200
     yield plat

@@ -47,7 +47,8 @@ def main() -> None:
 async def _serve(config: HealopsConfig, token: str, collector: Collector, receiver: OtlpReceiver,
                  slos: list[CompiledSlo], args: argparse.Namespace) -> None:
     store = IncidentStore(config.incident_db)
-    engine = DetectionEngine(collector, store, slos, config.snapshot_file)
+    engine = DetectionEngine(collector, store, slos, config.snapshot_file,
+                             startup_grace_s=config.slo_startup_grace_s)
     tasks = [asyncio.create_task(engine.run())]
     remediation = None
     if config.remediation != "off":

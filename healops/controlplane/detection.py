@@ -59,11 +59,12 @@ def replica_health(snapshot: dict[str, Any], at: float) -> dict[str, Signal]:
 
 class DetectionEngine:
     def __init__(self, collector: Collector, store: IncidentStore, slos: list[CompiledSlo],
-                 snapshot_file: Path | None = None, clock: Callable[[], float] = time.time) -> None:
+                 snapshot_file: Path | None = None, clock: Callable[[], float] = time.time,
+                 startup_grace_s: float = SLO_STARTUP_GRACE_S) -> None:
         self.collector, self.store, self.clock = collector, store, clock
         self.snapshot_file = snapshot_file
         self.live = LiveDetection(clock=clock, step_s=collector.store.step_s)
-        self.burn = BurnRateEvaluator(slos, step_s=collector.store.step_s, startup_grace_s=SLO_STARTUP_GRACE_S)
+        self.burn = BurnRateEvaluator(slos, step_s=collector.store.step_s, startup_grace_s=startup_grace_s)
         self.incidents = IncidentManager(graph=collector.graph.edge_keys, clock=clock)
         self.incidents.restore(store.incidents(state="active", limit=1000))
         self.alerts = AlertmanagerIntake()
