@@ -9,7 +9,7 @@ too (see :mod:`chaos.validate`), so a bad file fails before anything is injected
       schedule: "0 10 * * 3"        # cron, for `healops gameday schedule`
       minBudgetRemaining: 0.5       # a scheduled run needs this share of every SLO's budget left
       settleSeconds: 20             # quiet (no incident, no page) needed before each experiment
-      settleTimeoutSeconds: 300     # give up waiting for quiet after this long (the run goes on, noted)
+      settleTimeoutSeconds: 300     # not quiet after this long: the experiment fails as "not run"
       experiments:
         - experiment: ../experiments/crash.json   # relative to this file
           target: notification

@@ -58,12 +58,12 @@ def live_detector() -> DefaultDetector:
     return DefaultDetector(onset_window=0, likelihood=Likelihood(short_window=1, warmup=30))
 
 
-def _service_of(lbls: Labels) -> str:
+def service_of(lbls: Labels) -> str:
     d = dict(lbls)
     return d.get("service") or d.get("client", "")
 
 
-def _key(name: str, lbls: Labels) -> str:
+def series_key(name: str, lbls: Labels) -> str:
     return name + "{" + ",".join(f"{k}={v}" for k, v in lbls) + "}"
 
 
@@ -95,11 +95,11 @@ class LiveDetection:
         if not v.changed:
             return None
         d = dict(lbls)
-        service = _service_of(lbls)
+        service = service_of(lbls)
         where = f"{d['client']} -> {d['server']}" if "server" in d else service
         summary = (f"{name} on {where} is {value:.4g} against a baseline of {v.baseline:.4g}" if v.firing
                    else f"{name} on {where} is back to {value:.4g}")
-        return Signal(key=_key(name, lbls), source="anomaly", service=service, at=at, firing=v.firing,
+        return Signal(key=series_key(name, lbls), source="anomaly", service=service, at=at, firing=v.firing,
                       severity="warning" if rule.opens else "info", metric=name, value=value,
                       baseline=v.baseline, score=v.score, summary=summary,
                       labels={**d, "kind": rule.kind, "opens": str(rule.opens).lower()})
@@ -169,8 +169,8 @@ class LiveDetection:
             if w.firing and now - last >= STALE_AFTER_S:
                 w.firing = False
                 d = dict(key[1])
-                out.append(Signal(_key(*key), "anomaly", _service_of(key[1]), now, False, "info", key[0],
-                                  summary=f"{key[0]} on {_service_of(key[1])}: no data for {now - last:.0f} s",
+                out.append(Signal(series_key(*key), "anomaly", service_of(key[1]), now, False, "info", key[0],
+                                  summary=f"{key[0]} on {service_of(key[1])}: no data for {now - last:.0f} s",
                                   labels={**d, "kind": w.rule.kind, "opens": str(w.rule.opens).lower()}))
             if now - last >= FORGET_AFTER_S:
                 del self.watches[key], self._last_at[key]

@@ -6,7 +6,7 @@ from typing import Any
 
 from rich.table import Table
 
-_COLOURS = {"healthy": "green", "progressing": "yellow", "degraded": "red", "down": "bold red"}
+HEALTH_COLOURS = {"healthy": "green", "progressing": "yellow", "degraded": "red", "down": "bold red"}
 
 
 def status_table(snapshot: dict[str, Any]) -> Table:
@@ -24,7 +24,7 @@ def status_table(snapshot: dict[str, Any]) -> Table:
         if svc.get("canary"):
             version += f" +canary {svc['canary']['version']} ({svc['canary']['weight']}%)"
         table.add_row(name, version, str(svc.get("desired_replicas", 0)), str(svc.get("live_replicas", 0)),
-                      f"[{_COLOURS.get(health, 'white')}]{health}[/]", replicas)
+                      f"[{HEALTH_COLOURS.get(health, 'white')}]{health}[/]", replicas)
     if snapshot.get("desired_error"):
         table.caption = f"[red]{snapshot['desired_error']}[/]"
     load = snapshot.get("load")

@@ -11,8 +11,10 @@ from typing import Any
 
 from rich.text import Text
 
+from healops.status_view import HEALTH_COLOURS
+
 BLOCKS = "▁▂▃▄▅▆▇█"
-HEALTH_STYLE = {"healthy": "green", "progressing": "yellow", "degraded": "red", "down": "bold red"}
+HEALTH_STYLE = HEALTH_COLOURS  # the same colours as `healops status`
 STATE_STYLE = {"open": "bold red", "mitigating": "yellow", "resolved": "green", "awaiting_approval": "bold magenta",
                "pending": "yellow", "verifying": "yellow", "verified": "green", "escalated": "bold red",
                "rejected": "dim", "stopped": "dim", "applied": "green", "intended": "yellow", "refused": "red",

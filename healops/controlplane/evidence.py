@@ -10,6 +10,7 @@ from typing import Any
 
 from collectors import names
 from collectors.series_store import SeriesStore
+from detectors.live import series_key
 from healops.events import Incident
 
 BEFORE_S = 120.0  # shown before the episode began: the baseline the detectors compared with
@@ -32,18 +33,17 @@ def evidence_series(incident: Incident, store: SeriesStore, now: float | None = 
         for name, lbls in store.keys(signal.metric):
             if all(signal.labels.get(k) == v for k, v in lbls):  # the signal's labels are the series' plus its own
                 wanted.append((name, lbls, signal.summary or signal.key, signal.service))
-    for ranked in incident.ranking[:2]:
+    for rank, ranked in enumerate(incident.ranking[:2], 1):
         for metric in RANKED_METRICS:
             for name, lbls in store.keys(metric):
                 if dict(lbls) == {"service": ranked.service}:
-                    wanted.append((name, lbls, f"ranked #{incident.ranking.index(ranked) + 1}", ranked.service))
+                    wanted.append((name, lbls, f"ranked #{rank}", ranked.service))
     out, seen = [], set()
     for name, lbls, why, service in wanted:
         if (name, lbls) in seen:
             continue
         seen.add((name, lbls))
-        label = name + "{" + ",".join(f"{k}={v}" for k, v in lbls) + "}"
-        out.append({"series": label, "metric": name, "service": service, "why": why,
+        out.append({"series": series_key(name, lbls), "metric": name, "service": service, "why": why,
                     "points": _thin(store.range(name, lbls, start, end))})
         if len(out) >= MAX_SERIES:
             break

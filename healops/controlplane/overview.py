@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import math
 import time
+from collections import Counter
 from typing import Any
 
 from collectors import names
 from collectors.series_store import Labels, SeriesStore
-from detectors.live import LiveDetection
+from detectors.live import LiveDetection, service_of
 
 SERIES = {"rps": names.RED_REQUESTS, "error_ratio": names.RED_ERROR_RATIO, "p99_ms": names.RED_P99}
 FRESH_S = 30.0  # an anomaly score older than this is not "now" (the service stopped reporting)
@@ -41,8 +42,7 @@ def anomaly_scores(live: LiveDetection, now: float) -> dict[str, float]:
         last = live.last_seen(name, lbls)
         if watch.last_score is None or last is None or now - last > FRESH_S:
             continue
-        d = dict(lbls)
-        service = d.get("service") or d.get("client", "")
+        service = service_of(lbls)
         out[service] = max(out.get(service, 0.0), watch.last_score)
     return out
 
@@ -53,12 +53,7 @@ def build_overview(snapshot: dict[str, Any], store: SeriesStore, live: LiveDetec
     step = store.step_s
     keys = {field: _service_keys(store, metric) for field, metric in SERIES.items()}
     scores = anomaly_scores(live, now) if live is not None else {}
-    firing: dict[str, int] = {}
-    if live is not None:
-        for _name, lbls in live.firing():
-            d = dict(lbls)
-            svc = d.get("service") or d.get("client", "")
-            firing[svc] = firing.get(svc, 0) + 1
+    firing = Counter(service_of(lbls) for _name, lbls in live.firing()) if live is not None else Counter()
     services: dict[str, Any] = {}
     names_seen = list(snapshot.get("services", {})) + sorted(set(keys["rps"]) - set(snapshot.get("services", {})))
     for service in names_seen:
