@@ -16,6 +16,8 @@ from typing import Any
 import yaml
 
 from collectors import names
+from collectors.prometheus_source import SERVER
+from dashboards import queries as q
 from detectors.openslo import CompiledSlo, HealopsSeries, load_slos
 from healops.errors import DocumentError, Problem
 
@@ -38,23 +40,20 @@ def prom_duration(seconds: float) -> str:
 
 
 def _selector(series: HealopsSeries, extra: str = "") -> str:
-    sel = f'span_kind="SPAN_KIND_SERVER",service_name="{series.service}"'
+    sel = f'{SERVER},service_name="{series.service}"'
     return "{" + sel + (f",{extra}" if extra else "") + "}"
 
 
 def rate_expr(series: HealopsSeries, window: str) -> str:
     """Events per second of a healops series over ``window``, in PromQL."""
-    calls = f"{names.SPAN_CALLS}_total"
-    total = f"sum(rate({calls}{_selector(series)}[{window}]))"
+    total = f"sum(rate({q.CALLS}{_selector(series)}[{window}]))"
     if series.series == names.RED_REQUESTS:
         return total
     if series.series == names.RED_ERRORS:
-        errors = _selector(series, 'status_code="STATUS_CODE_ERROR"')
-        return f"(sum(rate({calls}{errors}[{window}])) or vector(0))"
+        return f"(sum(rate({q.CALLS}{_selector(series, q.ERROR)}[{window}])) or vector(0))"
     assert series.threshold_ms is not None  # red.slow_per_s (validated by the OpenSLO model)
     bucket = _selector(series, f'le="{float(series.threshold_ms)!r}"')  # the exposition's bucket label
-    fast = f"sum(rate({names.SPAN_DURATION}_bucket{bucket}[{window}]))"
-    return f"({total} - {fast})"
+    return f"({total} - sum(rate({q.BUCKETS}{bucket}[{window}])))"
 
 
 def error_ratio_expr(slo: CompiledSlo, window: str) -> str:

@@ -5,10 +5,10 @@ renamed metric breaks the build, not a panel at 3 a.m."""
 from __future__ import annotations
 
 from collectors import names
+from collectors.prometheus_source import SERVER
 
 CALLS = f"{names.SPAN_CALLS}_total"
 BUCKETS = f"{names.SPAN_DURATION}_bucket"
-SERVER = 'span_kind="SPAN_KIND_SERVER"'
 ERROR = 'status_code="STATUS_CODE_ERROR"'
 RATE = "$__rate_interval"
 SERVICE = 'service_name=~"$service"'

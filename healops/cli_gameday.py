@@ -18,7 +18,7 @@ TokenOpt = Annotated[str | None, typer.Option(help="control-plane token (default
 AdminOpt = Annotated[str | None, typer.Option(help="services' admin token (default from HEALOPS_HOME)")]
 
 
-def _problems(exc: HealopsError) -> typer.Exit:
+def report_problems(exc: HealopsError) -> typer.Exit:
     for problem in exc.problems if isinstance(exc, DocumentError) else [exc]:
         typer.secho(str(problem), fg="red", err=True)
     return typer.Exit(code=1)
@@ -50,7 +50,7 @@ def gameday_validate(file: Path) -> None:
     try:
         loaded = load_gameday(file)
     except HealopsError as exc:
-        raise _problems(exc) from exc
+        raise report_problems(exc) from exc
     spec = loaded.gameday.spec
     typer.echo(f"ok  {loaded.name}: {len(spec.experiments)} experiments, schedule {spec.schedule or 'none'}")
 
@@ -74,7 +74,7 @@ def gameday_run(
     try:
         loaded = load_gameday(file)
     except HealopsError as exc:
-        raise _problems(exc) from exc
+        raise report_problems(exc) from exc
     conf = {k: v for k, v in {"healops_url": url, "healops_token": token, "healops_admin_token": admin_token}.items()
             if v}
     cfg = load_config()
@@ -116,7 +116,7 @@ def gameday_schedule(file: Path, url: UrlOpt = None, token: TokenOpt = None) -> 
     try:
         loaded = load_gameday(file)
     except HealopsError as exc:
-        raise _problems(exc) from exc
+        raise report_problems(exc) from exc
     if loaded.gameday.spec.schedule is None:
         typer.secho(f"{file}: spec.schedule: a scheduled game day needs a cron expression", fg="red", err=True)
         raise typer.Exit(code=1)

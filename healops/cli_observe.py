@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from healops.cli_gameday import report_problems
 from healops.errors import DocumentError, HealopsError
 
 if TYPE_CHECKING:
@@ -25,9 +26,7 @@ def _slos(slo: list[Path] | None, time_scale: float) -> list[CompiledSlo]:
     try:
         return load_slos(list(slo or [DEFAULT_DIR]), time_scale)
     except DocumentError as exc:
-        for problem in exc.problems:
-            typer.secho(str(problem), fg="red", err=True)
-        raise typer.Exit(code=1) from exc
+        raise report_problems(exc) from exc
 
 
 @rules_app.command("build")
@@ -42,9 +41,7 @@ def rules_build(
     try:
         path = build_rules(list(slo or [DEFAULT_DIR]), out, time_scale)
     except DocumentError as exc:
-        for problem in exc.problems:
-            typer.secho(str(problem), fg="red", err=True)
-        raise typer.Exit(code=1) from exc
+        raise report_problems(exc) from exc
     except (HealopsError, ValueError) as exc:
         typer.secho(f"error: {exc}", fg="red", err=True)
         raise typer.Exit(code=1) from exc

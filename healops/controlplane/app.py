@@ -52,24 +52,29 @@ def create_app(config: HealopsConfig, token: str, collector: Collector | None = 
     def health() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
+    def snapshot_with_load() -> dict[str, Any] | None:
+        """The runtime's latest snapshot with the load generator's stats, or None before the first."""
+        snap = _read_json(config.snapshot_file)
+        if snap is not None:
+            snap["load"] = _read_json(config.run_dir / "loadgen.json")
+        return snap
+
     @app.get("/v1/status", dependencies=guarded)
     def status() -> JSONResponse:
-        snap = _read_json(config.snapshot_file)
+        snap = snapshot_with_load()
         if snap is None:
             return JSONResponse({"error": "runtime has not published a snapshot yet"}, status_code=503,
                                 headers={"Retry-After": "1"})
-        snap["load"] = _read_json(config.run_dir / "loadgen.json")
         if collector is not None:
             snap["telemetry"] = _telemetry(collector)
         return JSONResponse(snap)
 
     @app.get("/v1/overview", dependencies=guarded)
     def overview(points: int = 60) -> JSONResponse:
-        snap = _read_json(config.snapshot_file) or {}
-        snap["load"] = _read_json(config.run_dir / "loadgen.json")
         if collector is None:
             return JSONResponse({"error": "this control plane runs no collector"}, status_code=404)
-        return JSONResponse(build_overview(snap, collector.store, engine.live if engine is not None else None,
+        live = engine.live if engine is not None else None
+        return JSONResponse(build_overview(snapshot_with_load() or {}, collector.store, live,
                                            points=min(max(points, 1), 600), now=clock()))
 
     @app.get("/v1/desired-state/log", dependencies=guarded)

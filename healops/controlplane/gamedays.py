@@ -159,12 +159,16 @@ class GamedayScheduler:
             rows = self.db.execute("SELECT name, file, cron, min_budget, next_at FROM schedules ORDER BY name")
             return [Schedule(*r) for r in rows.fetchall()]
 
-    def runs(self, limit: int = 50) -> list[dict[str, Any]]:
+    def _runs(self, where: str, args: tuple[Any, ...]) -> list[dict[str, Any]]:
+        """Runs as dicts; ``where`` is one of this class's own literal clauses, values go in ``args``."""
         with self._lock:
-            cur = self.db.execute("SELECT id, name, due_at, started_at, finished_at, outcome, reason, report "
-                                  "FROM runs ORDER BY id DESC LIMIT ?", (limit,))
+            cur = self.db.execute("SELECT id, name, due_at, started_at, finished_at, outcome, reason, report "  # noqa: S608
+                                  f"FROM runs {where}", args)
             cols = [c[0] for c in cur.description]
             return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+
+    def runs(self, limit: int = 50) -> list[dict[str, Any]]:
+        return self._runs("ORDER BY id DESC LIMIT ?", (limit,))
 
     def _record(self, name: str, due: float, outcome: str, reason: str = "", report: str = "",
                 started: float | None = None) -> int:
@@ -238,14 +242,10 @@ class GamedayScheduler:
 
     def run_detail(self, run_id: int) -> dict[str, Any] | None:
         """One run with what its report folder holds so far (progress, scorecard)."""
-        with self._lock:
-            cur = self.db.execute("SELECT id, name, due_at, started_at, finished_at, outcome, reason, report "
-                                  "FROM runs WHERE id=?", (run_id,))
-            cols = [c[0] for c in cur.description]
-            row = cur.fetchone()
-        if row is None:
+        found = self._runs("WHERE id=?", (run_id,))
+        if not found:
             return None
-        out = dict(zip(cols, row, strict=True))
+        out = found[0]
         for key in ("progress", "scorecard"):
             try:
                 out[key] = json.loads((Path(out["report"]) / f"{key}.json").read_text(encoding="utf-8"))
