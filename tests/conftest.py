@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from healops.harness import PlatformProcess
+from healops.seeded import SeededPlane
 from tests.remediation_world import World, make_world
 
 
@@ -19,6 +20,14 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PlatformProce
     yield plat
     code = plat.stop()
     assert code == 0, f"healops up exited with {code}; see {home / 'up.out'}"
+
+
+@pytest.fixture
+def plane(tmp_path: Path) -> Iterator[SeededPlane]:
+    """A real control plane over HTTP on a seeded state and a fixed clock (healops.seeded), for the TUI."""
+    plane = SeededPlane(tmp_path / "home").start()
+    yield plane
+    plane.stop()
 
 
 @pytest.fixture

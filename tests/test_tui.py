@@ -5,12 +5,11 @@ on screen."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Static
 
@@ -20,13 +19,6 @@ from tui.base import Banner
 from tui.client import ControlPlaneClient
 from tui.grid import Grid
 from tui.incident_detail import IncidentScreen
-
-
-@pytest.fixture
-def plane(tmp_path: Path) -> Iterator[SeededPlane]:
-    plane = SeededPlane(tmp_path / "home").start()
-    yield plane
-    plane.stop()
 
 
 def make_app(plane: SeededPlane) -> HealopsApp:

@@ -5,10 +5,8 @@ SVGs in ``tests/__snapshots__``."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
-import pytest
 from textual.pilot import Pilot
 
 from healops.seeded import SeededPlane
@@ -17,13 +15,6 @@ from tui.client import ControlPlaneClient
 from tui.incident_detail import IncidentScreen
 
 SnapCompare = Callable[..., bool]
-
-
-@pytest.fixture
-def plane(tmp_path: Path) -> Iterator[SeededPlane]:
-    plane = SeededPlane(tmp_path / "home").start()
-    yield plane
-    plane.stop()
 
 
 def app_on(plane: SeededPlane) -> HealopsApp:
