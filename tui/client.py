@@ -107,14 +107,6 @@ class ControlPlaneClient:
         result: dict[str, Any] = await self.post("/v1/remediation/kill-switch", {"on": on, "by": self.operator})
         return result
 
-    async def run_experiment(self, experiment: str, target: str) -> dict[str, Any]:
-        result: dict[str, Any] = await self.post("/v1/gamedays/runs", {"experiment": experiment, "target": target})
-        return result
-
-    async def run_gameday(self, name: str) -> dict[str, Any]:
-        result: dict[str, Any] = await self.post("/v1/gamedays/runs", {"gameday": name})
-        return result
-
     # -- the incident stream -----------------------------------------------------------------------
     async def events(self, since: int = -1) -> AsyncIterator[SseEvent]:
         """Timeline entries as the control plane stores them (server-sent events), from ``since``."""

@@ -74,10 +74,6 @@ def styled(value: str, state: str | None = None) -> Text:
     return Text(value, style=STATE_STYLE.get(state or value, ""))
 
 
-def health_text(health: str) -> Text:
-    return Text(health, style=HEALTH_STYLE.get(health, "white"))
-
-
 def anomaly_text(score: float | None) -> Text:
     """The anomaly score (0..1, the detectors' likelihood) with the colour of its meaning."""
     if score is None:
