@@ -72,10 +72,8 @@ class RemediationEngine:
         self._said: set[tuple[str, str, str]] = set()  # (incident, runbook, reason) already journaled
 
     # -- crash recovery -----------------------------------------------------------------------------
-    def recover(self, blind_s: float = 0.0) -> None:
-        """Settle what a crash left open: each intended action was applied once or not at all.
-        ``blind_s``: how long after a restart detection cannot yet tell (signals restored from the
-        store stay until their detectors could have fired again); verification windows start after it."""
+    def recover(self) -> None:
+        """Settle what a crash left open: each intended action was applied once or not at all."""
         for what in self.executor.recover():
             self.journal.decide("", "", "", "recovered", what)
         active = {r.id: r for r in self.journal.remediations(active_only=True)}
@@ -99,21 +97,18 @@ class RemediationEngine:
             if rem is not None and rec.reverts is None:
                 rem.state, rem.action_id, rem.deadline = "pending", None, None
                 self.journal.save_remediation(rem)
-        self._rearm_verification(blind_s)
+        self._rearm_verification()
 
-    def _rearm_verification(self, blind_s: float) -> None:
+    def _rearm_verification(self) -> None:
         """A step that was being verified when the engine died gets its whole verification window
         again from now: nobody watched while it was down, and a deadline that ran out unobserved
         would move on to the next step (restarting a service that had already recovered)."""
         now = self.clock()
         for rem in self.journal.remediations(active_only=True):
             rb = self._by_name.get(rem.runbook)
-            if rem.state != "verifying" or rb is None:
+            if rem.state != "verifying" or rb is None or (rem.deadline or 0.0) >= now + rb.spec.verify.within_s:
                 continue
-            window = blind_s + rb.spec.verify.within_s
-            if (rem.deadline or 0.0) >= now + window:
-                continue
-            rem.deadline, rem.ok_since = now + window, None
+            rem.deadline, rem.ok_since = now + rb.spec.verify.within_s, None
             self.journal.save_remediation(rem)
             self.journal.decide(rem.incident_id, rem.runbook, rem.service, "recovered",
                                 f"verification of step {rem.step + 1} restarted after the control plane restarted")

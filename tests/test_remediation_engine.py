@@ -316,19 +316,3 @@ def test_a_restart_while_verifying_gives_the_step_its_whole_window_again(world: 
     assert [a.state for a in world.journal.actions()] == ["applied"] and len(world.commits()) == 2, \
         "the next step (restart the whole service) must not run for a deadline nobody watched"
     assert any("verification of step 1 restarted" in d["reason"] for d in world.journal.decisions("inc-1"))
-
-
-def test_the_window_after_a_restart_starts_when_detection_can_tell_again(world: World) -> None:
-    world.replicas("healthcare", ["crashed", "crashed"])
-    world.book.incidents["inc-1"] = incident("healthcare")
-    world.engine().tick()
-    world.clock.now += 45
-    again = world.engine()
-    again.recover(blind_s=30)  # restored signals stand for 30 s after a restart
-    world.clock.now += 45  # past the 40 s window, inside 30 + 40
-    again.tick()
-    assert world.journal.remediations()[0].state == "verifying" and len(world.commits()) == 2, \
-        "no next step while the window (after the blind spell) is still open"
-    world.clock.now += 30
-    again.tick()
-    assert len(world.commits()) == 3, "after it, an unverified step moves on as the runbook says"

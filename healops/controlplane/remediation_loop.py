@@ -16,7 +16,7 @@ from collectors import names
 from collectors.series_store import SeriesStore
 from detectors.burn_rate import current_burn_rates
 from healops.config import HealopsConfig
-from healops.controlplane.detection import RESTORED_GRACE_S, DetectionEngine
+from healops.controlplane.detection import DetectionEngine
 from healops.events import Incident, TimelineEntry
 from remediation.capacity import CapacityController
 from remediation.changes import Executor
@@ -113,7 +113,7 @@ def service_loads(store: SeriesStore, fresh_s: float = 30.0) -> dict[str, tuple[
 async def run_remediation(engine: RemediationEngine, session: IncidentSession,
                           capacity: CapacityController | None = None, interval_s: float = 0.5) -> None:
     """Recover once, then a round every ``interval_s``; a failed round is logged and retried."""
-    await asyncio.to_thread(engine.recover, RESTORED_GRACE_S)
+    await asyncio.to_thread(engine.recover)
 
     def round_() -> None:
         engine.tick()
