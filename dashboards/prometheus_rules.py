@@ -18,7 +18,7 @@ import yaml
 from collectors import names
 from collectors.prometheus_source import SERVER
 from dashboards import queries as q
-from detectors.openslo import CompiledSlo, HealopsSeries, load_slos
+from detectors.openslo import BurnRule, CompiledSlo, HealopsSeries, load_slos
 from healops.errors import DocumentError, Problem
 
 RECORD = "slo:sli_error:ratio_rate{window}"
@@ -64,6 +64,19 @@ def error_ratio_expr(slo: CompiledSlo, window: str) -> str:
     return f"1 - ({rate_expr(slo.good, window)} / {total})"
 
 
+def burn_alert_expr(slo: CompiledSlo, rule: BurnRule, recorded: bool = True) -> str:
+    """The rule's condition: the error ratio over every window at least ``threshold`` x the budget.
+    ``recorded`` reads the recording rules; without, the ratios are computed inline (a Prometheus
+    that does not load these rules, as the CI gate may query)."""
+    factor = f"({rule.threshold:g} * {slo.budget:.6g})"
+
+    def ratio(window: str) -> str:
+        return f'{RECORD.format(window=window)}{{slo="{slo.name}"}}' if recorded \
+            else f"({error_ratio_expr(slo, window)})"
+
+    return " and ".join(f"{ratio(prom_duration(w))} >= {factor}" for w in rule.windows_s)
+
+
 def check_mappable(slos: list[CompiledSlo], source: str) -> None:
     """Every SLI must have a PromQL twin: a latency threshold must be a bucket bound of the span
     duration histogram (no rule could count requests slower than 37 ms from buckets at 10 and 50)."""
@@ -91,10 +104,7 @@ def rule_groups(slos: list[CompiledSlo], time_scale: float = 1.0) -> dict[str, A
         records.append({"record": OBJECTIVE, "expr": f"vector({slo.objective:g})", "labels": dict(labels)})
         alerts = []
         for rule in slo.rules:
-            factor = f"({rule.threshold:g} * {slo.budget:.6g})"
-            sel = f'{{slo="{slo.name}"}}'
-            expr = " and ".join(f"{RECORD.format(window=prom_duration(w))}{sel} >= {factor}"
-                                for w in rule.windows_s)
+            expr = burn_alert_expr(slo, rule)
             span = " and ".join(prom_duration(w * time_scale) for w in rule.windows_s)
             alerts.append({
                 "alert": ALERT, "expr": expr,

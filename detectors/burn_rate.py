@@ -34,6 +34,7 @@ class _SloState:
     capacity: int
     cum: deque[tuple[float, float]] = field(default_factory=deque)  # running (bad, total) sums, one per step
     firing: dict[str, bool] = field(default_factory=dict)
+    fired: dict[str, int] = field(default_factory=dict)  # rule name -> times it started firing (a CI gate diffs it)
     burn: dict[str, list[float]] = field(default_factory=dict)  # rule name -> burn per window, last step
     served_steps: int = 0  # steps with traffic seen so far (the start-up grace counts these)
     bad_events: float = 0.0  # since the evaluator started counting: budget spent over any span is a difference
@@ -101,6 +102,7 @@ class BurnRateEvaluator:
                 now_firing = all(b >= rule.threshold for b in burns)
                 if now_firing != st.firing.get(rule.name, False):
                     st.firing[rule.name] = now_firing
+                    st.fired[rule.name] = st.fired.get(rule.name, 0) + now_firing
                     out.append(self._signal(slo, rule, burns, now_firing, at))
         return out
 
@@ -122,7 +124,8 @@ class BurnRateEvaluator:
                  "counted_s": st.counted_steps * self.step_s,
                  "rules": [{"rule": r.name, "severity": r.severity, "threshold": r.threshold,
                             "windows_s": list(r.windows_s), "burn": st.burn.get(r.name, []),
-                            "firing": st.firing.get(r.name, False)} for r in st.slo.rules]}
+                            "firing": st.firing.get(r.name, False), "fired": st.fired.get(r.name, 0)}
+                           for r in st.slo.rules]}
                 for st in self._states]
 
 

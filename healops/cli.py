@@ -13,7 +13,8 @@ import typer
 
 from healops.cli_gameday import chaos_app, gameday_app
 from healops.cli_observe import dashboards_app, rules_app
-from healops.config import HealopsConfig, load_config, load_or_create_tokens
+from healops.cli_slo import slo_app
+from healops.config import HealopsConfig, control_endpoint, load_config, load_or_create_tokens
 from healops.errors import HealopsError
 
 app = typer.Typer(help="Observability-driven self-healing for a platform of services.",
@@ -30,6 +31,7 @@ app.add_typer(gameday_app, name="gameday")
 app.add_typer(chaos_app, name="chaos")
 app.add_typer(rules_app, name="rules")
 app.add_typer(dashboards_app, name="dashboards")
+app.add_typer(slo_app, name="slo")
 UrlOpt = Annotated[str | None, typer.Option(help="control-plane URL")]
 TokenOpt = Annotated[str | None, typer.Option(help="control-plane token")]
 
@@ -98,16 +100,14 @@ def tui(url: UrlOpt = None, token: TokenOpt = None, home: HomeOpt = None) -> Non
     from tui.launch import run_tui
 
     cfg = _config(home)
-    base = url or os.environ.get("HEALOPS_URL") or cfg.control_url
-    run_tui(base, token or os.environ.get("HEALOPS_TOKEN") or load_or_create_tokens(cfg.home).api)
+    run_tui(*control_endpoint(cfg, url, token))
 
 
 def _api(cfg: HealopsConfig, url: str | None, token: str | None, path: str, body: dict[str, Any] | None = None) -> Any:
     """GET ``path`` from the control plane (POST ``body`` when given); exit 2 with the reason on failure."""
     import httpx
 
-    base = url or cfg.control_url
-    tok = token or os.environ.get("HEALOPS_TOKEN") or load_or_create_tokens(cfg.home).api
+    base, tok = control_endpoint(cfg, url, token)
     headers = {"Authorization": f"Bearer {tok}"}
     try:
         if body is None:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from healops.config import load_config
+from healops.config import control_endpoint, load_config
 from healops.errors import DocumentError, HealopsError
 
 gameday_app = typer.Typer(help="Game days: Chaos Toolkit experiments against the platform, scored.")
@@ -120,11 +119,7 @@ def gameday_schedule(file: Path, url: UrlOpt = None, token: TokenOpt = None) -> 
     if loaded.gameday.spec.schedule is None:
         typer.secho(f"{file}: spec.schedule: a scheduled game day needs a cron expression", fg="red", err=True)
         raise typer.Exit(code=1)
-    cfg = load_config()
-    from healops.config import load_or_create_tokens
-
-    tok = token or os.environ.get("HEALOPS_TOKEN") or load_or_create_tokens(cfg.home).api
-    base = url or os.environ.get("HEALOPS_URL") or cfg.control_url
+    base, tok = control_endpoint(load_config(), url, token)
     try:
         resp = httpx.post(f"{base}/v1/gamedays", json={"file": str(file.resolve())},
                           headers={"Authorization": f"Bearer {tok}"}, timeout=10)

@@ -169,6 +169,13 @@ def load_or_create_tokens(home: Path) -> Tokens:
     return tokens
 
 
+def control_endpoint(cfg: HealopsConfig, url: str | None = None, token: str | None = None) -> tuple[str, str]:
+    """Where the CLI finds the control plane and with which token: the option, else ``HEALOPS_URL`` /
+    ``HEALOPS_TOKEN``, else this home's config and ``tokens.json``. One rule for every command."""
+    base = url or os.environ.get("HEALOPS_URL") or cfg.control_url
+    return base.rstrip("/"), token or os.environ.get("HEALOPS_TOKEN") or load_or_create_tokens(cfg.home).api
+
+
 def write_json_atomic(path: Path, data: object) -> None:
     """Write JSON so readers never see a half-written file (rename is atomic on POSIX)."""
     path.parent.mkdir(parents=True, exist_ok=True)

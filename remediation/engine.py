@@ -70,6 +70,7 @@ class RemediationEngine:
     def __post_init__(self) -> None:
         self._by_name = {lr.runbook.name: lr.runbook for lr in self.runbooks}
         self._said: set[tuple[str, str, str]] = set()  # (incident, runbook, reason) already journaled
+        self._waiting: dict[str, list[str]] = {}  # remediation id -> verification conditions not yet met
 
     # -- crash recovery -----------------------------------------------------------------------------
     def recover(self) -> None:
@@ -229,6 +230,7 @@ class RemediationEngine:
 
     def _verify(self, rem: Remediation, rb: Runbook, inc: Incident | None, now: float) -> None:
         problems = failing(rb.spec.verify, inc, self.executor.view(rem.service), self.health)
+        self._waiting[rem.id] = problems  # shown with the active remediations: why it is still verifying
         if not problems:
             rem.ok_since = rem.ok_since or now
             if now - rem.ok_since >= rb.spec.verify.hold_s:
@@ -283,6 +285,7 @@ class RemediationEngine:
     def _finish(self, rem: Remediation, state: str, why: str) -> None:
         rem.state = state  # type: ignore[assignment]
         self.journal.save_remediation(rem)
+        self._waiting.pop(rem.id, None)
         done = self.journal.action(rem.action_id) if rem.action_id else None
         if done is not None and done.ref and state in ("verified", "escalated"):
             self.executor.record(done.ref, f"{state}: {why}")
@@ -309,4 +312,5 @@ class RemediationEngine:
     def status(self) -> dict[str, Any]:
         return {"executor": self.executor.name, "dry_run": self.policy.dry_run,
                 "kill_switch": kill_switch_on(self.journal), "runbooks": [lr.runbook.name for lr in self.runbooks],
-                "active": [r.to_json() for r in self.journal.remediations(active_only=True)]}
+                "active": [{**r.to_json(), "waiting_for": self._waiting.get(r.id, []) if r.state == "verifying"
+                            else []} for r in self.journal.remediations(active_only=True)]}

@@ -69,6 +69,18 @@ def _trailer(plat: PlatformProcess, incident_id: str) -> list[str]:
     return [c.subject for c in plat.repo.git.log(limit=100) if f"Healops-Incident: {incident_id}" in c.body]
 
 
+def _why(plat: PlatformProcess, rem: dict[str, Any], waiting: list[list[str]]) -> str:
+    """Why a remediation did not verify: its journal, what verification waited for (the distinct
+    answers, in order), and what detection still holds against the incident."""
+    journal = _get(plat, f"/v1/remediation/journal?incident={rem['incident_id']}")
+    incident = _get(plat, f"/v1/incidents/{rem['incident_id']}")
+    lines = [f"{d['kind']}: {d.get('reason', '')}" for d in journal[-12:]]
+    signals = [(s.get("key"), s.get("firing"), s.get("source")) for s in incident.get("active", [])]
+    seen = [w for i, w in enumerate(waiting) if i == 0 or w != waiting[i - 1]]
+    return "\n".join([*lines, f"verification waited for: {seen}",
+                      f"incident state {incident.get('state')}, signals {signals}"])
+
+
 def test_a_change_that_does_not_help_is_reverted_and_the_incident_escalated(healing: PlatformProcess) -> None:
     healing.repo.set_version("healthcare", "1.2.0", "test: deploy the release with a bug (30 % errors)")
 
@@ -106,14 +118,20 @@ def test_sigkill_mid_remediation_leaves_nothing_half_done_and_nothing_done_twice
                "healops up to start the control plane again")
     wait_until(lambda: http_ok(f"{healing.control_url}/v1/health"), 60, 0.5, "the new control plane")
 
+    waiting: list[list[str]] = []  # what the verification still waited for, each poll
+
     def finished() -> dict[str, Any] | None:
+        waiting.extend(r["waiting_for"] for r in _get(healing, "/v1/remediation")["active"] if r["id"] == rem["id"])
         done = [r for r in _get(healing, "/v1/remediation/remediations") if r["id"] == rem["id"]]
         return done[0] if done and done[0]["state"] not in ("pending", "verifying") else None
 
-    final = wait_until(finished, 60, 0.5, "the remediation to finish after the restart")
-    assert final["state"] == "verified", final
+    try:
+        final = wait_until(finished, 60, 0.5, "the remediation to finish after the restart")
+    except TimeoutError as exc:  # say why: the journal and what detection still holds against identity
+        raise AssertionError(_why(healing, rem, waiting)) from exc
+    assert final["state"] == "verified", _why(healing, rem, waiting)
     actions = [a for a in _get(healing, "/v1/remediation/actions") if a["remediation_id"] == rem["id"]]
-    assert [a["state"] for a in actions] == ["applied"], actions
+    assert [a["state"] for a in actions] == ["applied"], _why(healing, rem, waiting)
     assert actions[0]["summary"].startswith("Restart 2 replica(s) of identity"), actions
     commits = [c for c in healing.repo.git.log(limit=100) if f"Healops-Action: {actions[0]['action_id']}" in c.body]
     assert len(commits) == 1 and f"Healops-Incident: {rem['incident_id']}" in commits[0].body

@@ -277,6 +277,7 @@ def test_verification_asks_the_current_burn_not_the_long_window_page(world: Worl
     world.clock.now += 5
     engine.tick()
     assert world.journal.remediations()[0].state == "verifying"  # burning now: not verified
+    assert engine.status()["active"][0]["waiting_for"] == ["burn rate 3.0x, not below 1x"]  # the on-call sees why
     world.book.burns["healthcare"] = [0.2]
     engine.tick()
     world.clock.now += 5
