@@ -159,12 +159,15 @@ def _injected(journal_path: str) -> bool:
 def check_running(cp: ControlPlane, duration_s: float, warmup_timeout_s: float, source: str,
                   experiment: Experiment | None = None, home: Path | None = None,
                   judging: Judging | None = None) -> GateResult:
-    """Judge a window on a platform that is already up (after its SLOs start counting)."""
+    """Judge a window on a platform that is already up, once its SLOs count (or ``warmup_timeout_s``
+    passed: an SLO without traffic is then judged as such, "no data")."""
+    notes: list[str] = []
     try:
         wait_until(lambda: counting(_slos(cp)), warmup_timeout_s, 1.0, "every SLO to start counting")
     except TimeoutError:
-        now = time.time()
-        return GateResult(source, now, now, error=f"the SLOs did not start counting within {warmup_timeout_s:g}s")
+        idle = [s["slo"] for s in _slos(cp) if s["counted_s"] <= 0]
+        notes.append(f"{len(idle)} SLO(s) not counting yet after {warmup_timeout_s:g}s (no traffic since the "
+                     f"control plane started?): {', '.join(idle[:5])}{' ...' if len(idle) > 5 else ''}")
     if experiment is not None and experiment.target not in cp.services():
         now = time.time()
         return GateResult(source, now, now, error=f"no service {experiment.target!r} to run {experiment.file.name} "
@@ -178,7 +181,7 @@ def check_running(cp: ControlPlane, duration_s: float, warmup_timeout_s: float, 
     except (HealopsError, ChaosSetupError, httpx.HTTPError) as exc:
         error = str(exc)
     finally:  # even on Ctrl-C: the experiment's fault is cleared before the gate says anything
-        notes = experiment.finish(cp, home) if experiment is not None else []
+        notes += experiment.finish(cp, home) if experiment is not None else []
     error = error or (experiment.error if experiment is not None else None)
     return GateResult(source, started, ended, [judge(w, judging or Judging()) for w in windows],
                       notes, error)

@@ -117,7 +117,7 @@ class BurnRateEvaluator:
             labels={"service": slo.service, "slo": slo.name, "rule": rule.name, "kind": "slo",
                     "opens": str(rule.severity == "critical").lower()})
 
-    def status(self) -> list[dict[str, object]]:
+    def status(self) -> list[dict[str, Any]]:
         """Every SLO with its rules' current burn rates and whether they fire (for the API and TUI)."""
         return [{"slo": st.slo.name, "service": st.slo.service, "objective": st.slo.objective,
                  "period_s": st.slo.period_s, "bad_events": st.bad_events, "total_events": st.total_events,

@@ -44,18 +44,37 @@ class Row:
 def sweep_rows(file: NabFile, scores: Sequence[float], profile: Profile, first_window_id: int = 0) -> list[Row]:
     """NAB's ``calcSweepScore`` for one file; window ids start at ``first_window_id``."""
     assert len(scores) == len(file.timestamps), f"{file.key}: {len(scores)} scores for {len(file.timestamps)} rows"
+    sweeps, labels = _sweeps(file, profile, first_window_id)
+    return [Row(score, sweep, label) for score, sweep, label in zip(scores, sweeps, labels, strict=True)]
+
+
+# The sweep scores and labels depend on the file and the profile, never on the detector's scores:
+# computed once per (file, weights), they make scoring many detectors (or thresholds) cheap.
+_SWEEPS: dict[tuple[str, int, float, float, int], tuple[list[float], list[int]]] = {}
+
+
+def _sweeps(file: NabFile, profile: Profile, first_window_id: int) -> tuple[list[float], list[int]]:
+    key = (file.key, len(file.timestamps), profile.tp_weight, profile.fp_weight, first_window_id)
+    cached = _SWEEPS.get(key)
+    if cached is None:
+        cached = _SWEEPS[key] = _compute_sweeps(file, profile, first_window_id)
+    return cached
+
+
+def _compute_sweeps(file: NabFile, profile: Profile, first_window_id: int) -> tuple[list[float], list[int]]:
     timestamps = file.timestamps
     pending: list[tuple[datetime, datetime]] = list(file.windows)
     max_tp = scaled_sigmoid(-1.0)
     probation = probationary_length(len(timestamps))
-    rows: list[Row] = []
+    sweeps: list[float] = []
+    labels: list[int] = []
     window_id = first_window_id - 1
     cur_right: int | None = None
     cur_width = 0.0
     prev_right: int | None = None
     prev_width = 0.0
     in_window = False
-    for i, (t, score) in enumerate(zip(timestamps, scores, strict=True)):
+    for i, t in enumerate(timestamps):
         if pending and t == pending[0][0]:
             start, end = pending.pop(0)
             window_id += 1
@@ -69,12 +88,12 @@ def sweep_rows(file: NabFile, scores: Sequence[float], profile: Profile, first_w
             sweep = -1.0 * profile.fp_weight
         else:
             sweep = scaled_sigmoid(abs(prev_right - i) / (prev_width - 1.0)) * profile.fp_weight
-        label = (window_id if in_window else OUTSIDE) if i >= probation else PROBATIONARY
-        rows.append(Row(score, sweep, label))
+        sweeps.append(sweep)
+        labels.append((window_id if in_window else OUTSIDE) if i >= probation else PROBATIONARY)
         if in_window and i == cur_right:
             prev_right, prev_width = cur_right, cur_width
             in_window, cur_right = False, None
-    return rows
+    return sweeps, labels
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from healops.cli_gameday import report_problems
+from healops.config import control_endpoint, load_config
 from healops.errors import DocumentError, HealopsError
 
 if TYPE_CHECKING:
@@ -99,8 +100,8 @@ def slo_check(
     rps: Annotated[float, typer.Option(help="load on the platform brought up, requests per second")] = 20.0,
     replicas: Annotated[int, typer.Option(help="replicas per service of the platform brought up", min=1)] = 1,
     healing: Annotated[str, typer.Option(help="self-healing of the platform brought up: on, off or dry-run")] = "on",
-    warmup: Annotated[float, typer.Option(help="seconds after start before requests count (the SLO start-up "
-                                                "grace of the platform brought up)", min=0)] = 60.0,
+    warmup: Annotated[float, typer.Option(help="the SLO start-up grace of the platform brought up; with --url, "
+                                                "how long to wait for every SLO to count", min=0)] = 60.0,
     experiment: Annotated[Path | None, typer.Option(help="a Chaos Toolkit experiment to run in the window")] = None,
     target: Annotated[str | None, typer.Option(help="the service the experiment targets")] = None,
     home: Annotated[Path | None, typer.Option(help="state folder of the platform brought up (default: a new "
@@ -154,7 +155,7 @@ def _on_platform(slo: list[Path] | None, url: str | None, token: str | None, adm
                  duration: float, rps: float, replicas: int, healing: str, warmup: float,
                  experiment: Path | None, target: str | None, home: Path | None, time_scale: float | None,
                  judging: Judging, junit: Path | None, json_out: Path | None) -> GateResult:
-    from chaos.control import ChaosSetupError, connect
+    from chaos.control import ChaosSetupError, ControlPlane, connect
     from chaos.validate import experiment_problems
     from dashboards.slo_gate_platform import Experiment, PlatformRun, check_running, run_platform_check
     from detectors.openslo import DEFAULT_DIR, load_slos
@@ -170,13 +171,15 @@ def _on_platform(slo: list[Path] | None, url: str | None, token: str | None, adm
     if url is not None:
         if slo:
             raise typer.BadParameter("--url judges the control plane's own SLOs: it takes no --slo")
-        conf = {k: v for k, v in {"healops_url": url, "healops_token": token,
-                                  "healops_admin_token": admin_token}.items() if v}
-        try:
-            cp = connect(conf)
-        except ChaosSetupError as exc:
-            raise typer.BadParameter(str(exc), param_hint="--token") from exc
-        return check_running(cp, duration, max(warmup, 1.0) + 120.0, f"healops at {url}, watched {duration:g}s",
-                             chaos, home, judging)
+        if chaos is None:  # watching needs the API token only (the option, HEALOPS_TOKEN or this home's)
+            cp = ControlPlane(*control_endpoint(load_config(), url, token), admin_token or "")
+        else:  # the experiment also needs the services' admin token
+            conf = {k: v for k, v in {"healops_url": url, "healops_token": token,
+                                      "healops_admin_token": admin_token}.items() if v}
+            try:
+                cp = connect(conf)
+            except ChaosSetupError as exc:
+                raise typer.BadParameter(str(exc), param_hint="--admin-token") from exc
+        return check_running(cp, duration, warmup, f"healops at {url}, watched {duration:g}s", chaos, home, judging)
     run = PlatformRun(duration, rps, replicas, healing, warmup, tuple(slo or ()), time_scale, home)
     return run_platform_check(run, chaos, judging, tell=lambda what: typer.echo(what, err=True))

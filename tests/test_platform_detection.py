@@ -1,12 +1,17 @@
-"""End to end on the real platform under load: a fault opens one incident whose first-ranked service
-is the faulty one, the SSE stream announces it, and the incident is still there after the control
-plane restarts (SQLite). Real processes and HTTP on loopback; takes about a minute and a half."""
+"""End to end on the real platform under load: while the detectors warm up, the CI SLO gate passes
+the healthy platform; then a fault opens one incident whose first-ranked service is the faulty one,
+the SSE stream announces it, and the incident is still there after the control plane restarts
+(SQLite). Real processes and HTTP on loopback; takes about a minute and a half. The latency SLOs
+are the shipped ones at 100 ms (see tests/slo_files.py)."""
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
 import time
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,18 +19,44 @@ from typing import Any
 import httpx
 import pytest
 
+from healops.config import load_or_create_tokens
 from healops.harness import PlatformProcess, wait_until
+from tests.slo_files import relaxed_latency_slos
 
 pytestmark = pytest.mark.slow
 WARMUP_S = 50  # every watch needs 30 scored steps before it may fire
+GRACE_S = 15  # the SLO start-up grace here: the healthy SLO gate runs while the detectors warm up
+STARTED: dict[str, float] = {}
 
 
 @pytest.fixture(scope="module")
 def loaded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PlatformProcess]:
-    plat = PlatformProcess(tmp_path_factory.mktemp("detect") / "home", rps=15, replicas=1).start()
-    time.sleep(WARMUP_S)
+    slos = relaxed_latency_slos(tmp_path_factory.mktemp("detect-slos"))
+    plat = PlatformProcess(tmp_path_factory.mktemp("detect") / "home", rps=15, replicas=1,
+                           env={"HEALOPS_SLO_STARTUP_GRACE_S": str(GRACE_S), "HEALOPS_SLO_PATHS": str(slos)}).start()
+    STARTED["at"] = time.monotonic()
     yield plat
     plat.stop()
+
+
+def warm(plat: PlatformProcess) -> None:
+    """Wait out what is left of the detectors' warm-up (the gate test below spends most of it)."""
+    time.sleep(max(0.0, STARTED["at"] + WARMUP_S - time.monotonic()))
+
+
+def test_the_slo_gate_passes_a_healthy_running_platform(loaded: PlatformProcess, tmp_path: Path) -> None:
+    """``healops slo check --url``: a running healops watched for 25 s, before any fault."""
+    out = tmp_path / "gate.json"
+    proc = subprocess.run([sys.executable, "-m", "healops.cli", "slo", "check", "--url", loaded.control_url,
+                           "--token", load_or_create_tokens(loaded.home).api, "--duration", "25", "--warmup", "60",
+                           "--json", str(out), "--junit", str(tmp_path / "gate.xml")],
+                          capture_output=True, text=True, timeout=180, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "PASS: every SLO held" in proc.stdout
+    doc = json.loads(out.read_text())
+    assert len(doc["slos"]) == 18 and all(s["total"] > 0 and s["passed"] for s in doc["slos"]), doc["slos"]
+    cases = list(ET.parse(tmp_path / "gate.xml").getroot().iter("testcase"))
+    assert len(cases) == 18 and not [c for c in cases if c.find("failure") is not None]
 
 
 def _incidents(plat: PlatformProcess, **params: str) -> list[dict[str, Any]]:
@@ -36,6 +67,7 @@ def _incidents(plat: PlatformProcess, **params: str) -> list[dict[str, Any]]:
 
 
 def test_error_fault_opens_one_incident_ranked_on_the_faulty_service(loaded: PlatformProcess) -> None:
+    warm(loaded)
     assert _incidents(loaded) == [], "no incident before any fault"
     events: list[tuple[str, dict[str, Any]]] = []
 

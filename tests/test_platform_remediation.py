@@ -40,7 +40,7 @@ spec:
       action: scale
       args: {service: "${target}", delta: 1}
       onFailure: [revert, escalate]
-  verify: {withinSeconds: 20, holdSeconds: 3}
+  verify: {withinSeconds: 12, holdSeconds: 3}
   cooldownSeconds: 600
 """
 

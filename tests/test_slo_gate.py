@@ -26,8 +26,11 @@ from typer.testing import CliRunner
 
 from collectors import names
 from dashboards.slo_gate import FiredRule, GateResult, Judging, SloWindow, judge, junit_xml, summary, table_rows
+from dashboards.slo_gate_platform import _Watch
+from detectors.burn_rate import BurnRateEvaluator, series_key
 from detectors.openslo import DEFAULT_DIR, load_slos
 from healops.cli import app
+from healops.errors import HealopsError
 from healops.harness import free_port
 from tests.servers import prometheus, require_binary
 
@@ -230,3 +233,30 @@ def test_the_example_workflow_uses_the_gate_as_the_cli_defines_it() -> None:
     assert parsed[1]["prometheus"] == "http://prometheus.example:9090" and parsed[1]["window"] == "1h"
     with pytest.raises(Exception, match="No such option"):
         _parse(["slo", "check", "--durashun", "120"])  # the parse does check option names
+
+
+# -- the platform source's arithmetic, on the control plane's own evaluator ----------------------------
+def test_a_window_on_the_evaluator_counts_its_events_and_a_burst_between_two_polls() -> None:
+    slos = [s for s in load_slos([DEFAULT_DIR], 120) if s.service == "identity"]
+    evaluator = BurnRateEvaluator(slos)
+    availability = next(s for s in slos if s.name == "identity-availability")
+    assert availability.bad is not None
+    total, bad = series_key(availability.total), series_key(availability.bad)
+    for t in range(100):
+        evaluator.on_step(float(t), {total: 10.0, bad: 0.0})
+    watch = _Watch({s["slo"]: s for s in evaluator.status()})
+    for t in range(100, 110):  # half the requests fail for 10 s, over before the gate polls again
+        evaluator.on_step(float(t), {total: 10.0, bad: 5.0})
+    for t in range(110, 200):
+        evaluator.on_step(float(t), {total: 10.0, bad: 0.0})
+    last = evaluator.status()
+    assert not any(r["firing"] for s in last for r in s["rules"]), "nothing fires at the second poll"
+    windows = {w.slo: w for w in watch.windows(last)}
+    hit = windows["identity-availability"]
+    assert (hit.total, hit.bad) == (1000.0, 50.0)
+    assert [f.severity for f in hit.fired].count("critical") >= 1, hit.fired  # seen through the fired counter
+    assert not judge(hit).passed and judge(windows["identity-latency"]).passed
+    restarted = BurnRateEvaluator(slos)
+    restarted.on_step(0.0, {total: 10.0, bad: 0.0})
+    with pytest.raises(HealopsError, match="restarted during the window"):
+        watch.windows(restarted.status())
