@@ -19,6 +19,7 @@ from tui.base import Banner
 from tui.client import ControlPlaneClient
 from tui.grid import Grid
 from tui.incident_detail import IncidentScreen
+from tui.keybar import KeyBar
 
 
 def make_app(plane: SeededPlane) -> HealopsApp:
@@ -185,3 +186,17 @@ async def test_help_and_command_palette(plane: SeededPlane) -> None:
         await pilot.press("enter")
         await until(pilot, "incident opened", lambda: isinstance(app.screen, IncidentScreen))
         assert isinstance(app.screen, IncidentScreen) and app.screen.incident_id == "inc-seeded-1"
+
+
+async def test_the_footer_shows_the_keys_of_the_screen_on_top(plane: SeededPlane) -> None:
+    app = make_app(plane)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await until(pilot, "first poll", lambda: app.polls >= 1)
+
+        def keys() -> str:
+            return str(app.screen.query_one(KeyBar).render())
+
+        assert " s  Sort" in keys() and "^p  palette" in keys()
+        await pilot.press("r")
+        await until(pilot, "the journal's keys", lambda: " 2  Actions" in keys())
+        assert " s  Sort" not in keys()

@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING, Any, cast
 from textual.app import ComposeResult
 from textual.dom import DOMNode
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
+from tui.keybar import KeyBar
 from tui.state import Latest
 
 if TYPE_CHECKING:
@@ -38,7 +39,7 @@ class HealopsScreen(Screen[None]):
         yield Header()
         yield Banner(id="banner")
         yield from self.body()
-        yield Footer()
+        yield KeyBar()
 
     def body(self) -> ComposeResult:
         yield from ()
