@@ -93,9 +93,19 @@ def test_error_fault_opens_one_incident_ranked_on_the_faulty_service(loaded: Pla
     opened = wait_until(lambda: _incidents(loaded, state="active"), 20, 0.25, "an incident to open")
     assert len(opened) == 1 and opened[0]["opened_at"] - t0 < 15
     wait_until(lambda: _incidents(loaded, state="active")[0]["ranking"], 10, 0.25, "a ranking")
-    time.sleep(3)
-    inc = _incidents(loaded, state="active")[0]
-    assert inc["ranking"][0]["service"] == "healthcare", inc["ranking"][:3]
+    # the burn-rate page can open the incident a second after the fault, before the anomaly detectors
+    # have seen enough steps to say where; the ranking must settle on the faulty service within 15 s
+    latest: list[dict[str, Any]] = []
+
+    def ranked_right() -> bool:
+        latest[:] = [_incidents(loaded, state="active")[0]]
+        return bool(latest[0]["ranking"]) and latest[0]["ranking"][0]["service"] == "healthcare"
+
+    try:
+        wait_until(ranked_right, 15, 0.5, "healthcare ranked first")
+    except TimeoutError as exc:
+        raise AssertionError(latest[0]["ranking"][:3]) from exc
+    inc = latest[0]
     assert {"healthcare"} <= set(inc["services"])
     listener.join(10)
     assert ("opened", inc["id"]) in [(k, e["incident"]) for k, e in events]

@@ -130,10 +130,18 @@ def test_sigkill_mid_remediation_leaves_nothing_half_done_and_nothing_done_twice
     except TimeoutError as exc:  # say why: the journal and what detection still holds against identity
         raise AssertionError(_why(healing, rem, waiting)) from exc
     assert final["state"] == "verified", _why(healing, rem, waiting)
+    # Nothing half done, nothing done twice. Usually one step suffices; when the runbook matched
+    # before the second replica's crash was seen, "replace-unhealthy" restarts one, verification
+    # rightly fails on the other and the next step restarts the service (seen once in CI): each step
+    # then still runs once.
     actions = [a for a in _get(healing, "/v1/remediation/actions") if a["remediation_id"] == rem["id"]]
-    assert [a["state"] for a in actions] == ["applied"], _why(healing, rem, waiting)
-    assert actions[0]["summary"].startswith("Restart 2 replica(s) of identity"), actions
-    commits = [c for c in healing.repo.git.log(limit=100) if f"Healops-Action: {actions[0]['action_id']}" in c.body]
-    assert len(commits) == 1 and f"Healops-Incident: {rem['incident_id']}" in commits[0].body
+    assert actions and all(a["state"] == "applied" for a in actions), _why(healing, rem, waiting)
+    steps = [a["step"] for a in sorted(actions, key=lambda a: a["created_at"])]
+    assert steps in (["replace-unhealthy"], ["replace-unhealthy", "restart-service"]), _why(healing, rem, waiting)
+    assert all(a["summary"].startswith("Restart ") and "identity" in a["summary"] for a in actions), actions
+    log = healing.repo.git.log(limit=100)
+    for a in actions:
+        commits = [c for c in log if f"Healops-Action: {a['action_id']}" in c.body]
+        assert len(commits) == 1 and f"Healops-Incident: {rem['incident_id']}" in commits[0].body, a
     wait_until(healing.all_ready, 30, 0.5, "identity healthy again")
     assert Path(healing.home / "desired-state" / ".git" / "index.lock").exists() is False
