@@ -11,7 +11,7 @@ from collectors import names
 from collectors.collector import Collector
 from collectors.series_store import Labels
 from detectors.openslo import DEFAULT_DIR, load_slos
-from healops.controlplane.detection import DetectionEngine, replica_health
+from healops.controlplane.detection import DetectionEngine, episode_onset, replica_health
 from healops.incident_store import IncidentStore
 
 
@@ -23,6 +23,16 @@ def test_crashed_replicas_are_a_health_signal() -> None:
     out = replica_health(snap, 5.0)
     assert list(out) == ["ml"]
     assert out["ml"].severity == "critical" and "crashed (exit 137)" in out["ml"].summary
+
+
+def test_the_onset_is_the_run_of_signals_that_led_to_the_opening_not_leftovers() -> None:
+    # a fault's own signals 3 and 12 s before the opening chain back; leftovers from a disturbance
+    # 50 s earlier (quiet since) and signals after the opening do not move the onset
+    assert episode_onset([950.0, 988.0, 997.0, 1003.0], episode=1000.0) == 988.0
+    assert episode_onset([950.0, 955.0], episode=1000.0) == 1000.0
+    assert episode_onset([], episode=1000.0) == 1000.0
+    # a slow fault whose signals keep following each other is followed back as far as it goes
+    assert episode_onset([940.0, 955.0, 970.0, 985.0], episode=1000.0) == 940.0
 
 
 def test_red_steps_flow_into_a_stored_incident(tmp_path: Path) -> None:

@@ -47,6 +47,19 @@ def test_errors_in_the_middle_service() -> None:
     assert top(rank(m, GRAPH, T0))[0] == "healthcare"
 
 
+def test_a_short_error_burst_at_a_low_request_rate_is_ranked() -> None:
+    # Per-second error ratios of a 20 % burst at ~6 requests/s, 8 s long, ranked from 3 s before it
+    # began (the lead the engine gives the first signal): most steps are 0, so a median sees nothing.
+    m = platform(random.Random(6), {})
+    burst = [0.0, 0.0, 0.0, 0.33, 0.0, 0.17, 0.17, 0.0, 0.33, 0.17, 0.0]
+    for service, scale in (("healthcare", 1.0), ("gateway", 0.5)):
+        m[service]["red.error_ratio"] = [(float(t), 0.0) for t in range(int(T0) - 120, int(T0))] + [
+            (T0 + i, v * scale) for i, v in enumerate(burst)]
+    r = rank(m, GRAPH, T0)
+    assert top(r)[0] == "healthcare", r
+    assert "red.error_ratio" in r[0].reason
+
+
 def test_caller_cut_off_from_a_healthy_callee_is_the_cause() -> None:
     # dependency failure: workflow's calls to ml fail; ml only sees its traffic drop
     m = platform(random.Random(3), {("workflow", "red.error_ratio"): 0.5, ("gateway", "red.error_ratio"): 0.1,

@@ -18,7 +18,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
+import aiohttp
 import psutil
 
 from healops.config import HealopsConfig, write_json_atomic
@@ -33,6 +33,7 @@ from workloads.replica import Replica, SpawnSettings, spawn
 TERMINATE_GRACE_S = 5.0
 DRAIN_S = 1.0  # out of discovery before SIGTERM: callers re-read discovery every 0.25 s
 UNRESPONSIVE_AFTER = 3
+PROBE_TIMEOUT = aiohttp.ClientTimeout(total=1.0)
 MAX_BACKOFF_S = 30.0
 HEAD_RECHECK_S = 5.0  # ask git even if no ref file changed, in case a change escaped the mtime test
 
@@ -177,13 +178,14 @@ class Runtime:
                 r.last_exit_reason = f"OOMKilled: rss {r.rss_bytes >> 20} MiB > limit {limit}"
                 r.proc.kill()
 
-    async def probe(self, client: httpx.AsyncClient) -> None:
+    async def probe(self, client: aiohttp.ClientSession) -> None:
         targets = [r for r in self.replicas if r.alive and r.state in ("starting", "ready", "unresponsive")]
 
         async def one(r: Replica) -> None:
             try:
-                ok = (await client.get(f"{r.url}/healthz", timeout=1.0)).status_code == 200
-            except httpx.HTTPError:
+                async with client.get(f"{r.url}/healthz", timeout=PROBE_TIMEOUT) as resp:
+                    ok = resp.status == 200
+            except (aiohttp.ClientError, TimeoutError, OSError):
                 ok = False
             if r.state == "terminating" or not r.alive:
                 return
@@ -251,7 +253,7 @@ class Runtime:
         }
 
     # -- the loop ----------------------------------------------------------------------------------
-    async def step(self, client: httpx.AsyncClient) -> None:
+    async def step(self, client: aiohttp.ClientSession) -> None:
         self.read_desired()
         self.reap()
         self.enforce_memory()
@@ -268,7 +270,8 @@ class Runtime:
 
     async def run(self, stop: asyncio.Event) -> None:
         self.config.run_dir.mkdir(parents=True, exist_ok=True)
-        async with httpx.AsyncClient() as client:
+        # aiohttp for the probes: a quarter of httpx's CPU a request, and there is one a replica a second.
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as client:
             while not stop.is_set():
                 await self.step(client)
                 with contextlib.suppress(TimeoutError):

@@ -17,7 +17,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
-import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from opentelemetry import trace
@@ -27,6 +26,7 @@ from workloads.admin import admin_router
 from workloads.balancer import Balancer, NoEndpoints
 from workloads.catalog import GATEWAY, Call, Endpoint, ServiceSpec
 from workloads.discovery import DiscoveryWatcher
+from workloads.downstream import CallFailed, Downstream
 from workloads.faults import FAULT_ADAPTER, FaultState, run_cpu_burner
 from workloads.gateway_policy import Breakers, RateLimiter
 
@@ -68,7 +68,7 @@ def burn_cpu(ms: float) -> None:
         pass
 
 
-async def _call(ctx: ServiceContext, client: httpx.AsyncClient, balancer: Balancer, call: Call,
+async def _call(ctx: ServiceContext, client: Downstream, balancer: Balancer, call: Call,
                 params: dict[str, str]) -> dict[str, str]:
     """Call one downstream; return who answered (service, version, instance)."""
     mode = ctx.faults.dependency_failure(call.service)
@@ -86,18 +86,16 @@ async def _call(ctx: ServiceContext, client: httpx.AsyncClient, balancer: Balanc
     except NoEndpoints:
         raise DownstreamError(call.service, 503, "no live replica") from None
     try:
-        resp = await client.request(call.method, endpoint.url + call.path.format(**params),
-                                    timeout=ctx.call_timeout_s)
-    except httpx.TimeoutException:
-        raise DownstreamError(call.service, 504, "timed out") from None
-    except httpx.TransportError as exc:
-        raise DownstreamError(call.service, 503, f"transport error: {type(exc).__name__}") from None
-    if resp.status_code >= 500:
-        raise DownstreamError(call.service, 502, f"answered {resp.status_code}")
+        answer = await client.request(call.service, call.method, endpoint.url + call.path.format(**params),
+                                      ctx.call_timeout_s)
+    except CallFailed as exc:
+        raise DownstreamError(call.service, 504 if exc.timed_out else 503, exc.reason) from None
+    if answer.status >= 500:
+        raise DownstreamError(call.service, 502, f"answered {answer.status}")
     return {"service": call.service, "version": endpoint.version, "instance": endpoint.instance}
 
 
-def _handler(ctx: ServiceContext, ep: Endpoint, client: httpx.AsyncClient,
+def _handler(ctx: ServiceContext, ep: Endpoint, client: Downstream,
              balancer: Balancer) -> Callable[[Request], Awaitable[JSONResponse]]:
     is_gateway = ctx.spec.name == GATEWAY
 
@@ -153,7 +151,7 @@ def _handler(ctx: ServiceContext, ep: Endpoint, client: httpx.AsyncClient,
     return handle
 
 
-async def _gather(ctx: ServiceContext, client: httpx.AsyncClient, balancer: Balancer, calls: list[Call],
+async def _gather(ctx: ServiceContext, client: Downstream, balancer: Balancer, calls: list[Call],
                   params: dict[str, str], guarded: bool) -> list[dict[str, str]]:
     results = await asyncio.gather(*(_guarded(ctx, client, balancer, c, params, guarded) for c in calls),
                                    return_exceptions=True)
@@ -165,7 +163,7 @@ async def _gather(ctx: ServiceContext, client: httpx.AsyncClient, balancer: Bala
     return answered
 
 
-async def _guarded(ctx: ServiceContext, client: httpx.AsyncClient, balancer: Balancer, call: Call,
+async def _guarded(ctx: ServiceContext, client: Downstream, balancer: Balancer, call: Call,
                    params: dict[str, str], use_breaker: bool) -> dict[str, str]:
     """A downstream call, through the gateway's circuit breaker for that downstream when there is one."""
     breaker = None
@@ -185,14 +183,15 @@ async def _guarded(ctx: ServiceContext, client: httpx.AsyncClient, balancer: Bal
     return answered
 
 
-def create_app(ctx: ServiceContext, client_factory: Callable[[], httpx.AsyncClient] | None = None) -> FastAPI:
-    """The service's app; ``client_factory`` lets telemetry instrument the outgoing client."""
-    client = client_factory() if client_factory else httpx.AsyncClient()
+def create_app(ctx: ServiceContext) -> FastAPI:
+    """The service's app: its endpoints, health, info and the admin (fault) routes."""
+    client = Downstream()
     balancer = Balancer(ctx.watcher, ctx.rng)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         ctx.watcher.refresh()
+        await client.open()
         stop = threading.Event()
         burner = threading.Thread(target=run_cpu_burner, args=(ctx.faults, stop), daemon=True)
         burner.start()
@@ -204,7 +203,7 @@ def create_app(ctx: ServiceContext, client_factory: Callable[[], httpx.AsyncClie
             stop.set()
             for t in tasks:
                 t.cancel()
-            await client.aclose()
+            await client.close()
 
     app = FastAPI(title=ctx.spec.name, version=ctx.version, lifespan=lifespan, docs_url=None,
                   redoc_url=None, openapi_url=None)

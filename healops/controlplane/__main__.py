@@ -14,6 +14,7 @@ from collectors.collector import Collector, CollectorSettings, tune_gc_for_inges
 from collectors.prometheus_source import PrometheusSource
 from collectors.receiver import OtlpReceiver
 from detectors.openslo import DEFAULT_DIR, CompiledSlo, load_slos
+from healops import eventloop
 from healops.config import HealopsConfig, load_config, load_or_create_tokens
 from healops.controlplane.app import create_app
 from healops.controlplane.detection import DetectionEngine
@@ -41,7 +42,7 @@ def main() -> None:
     slos = load_slos(list(config.slo_paths) or [DEFAULT_DIR], config.slo_time_scale)  # refuse bad files at start
     collector = Collector(CollectorSettings(lateness_s=config.red_lateness_s))
     receiver = OtlpReceiver(collector)
-    asyncio.run(_serve(config, tokens.api, collector, receiver, slos, args))
+    eventloop.run(_serve(config, tokens.api, collector, receiver, slos, args))
 
 
 async def _serve(config: HealopsConfig, token: str, collector: Collector, receiver: OtlpReceiver,

@@ -35,7 +35,24 @@ RCA_METRICS = (names.RED_P50, names.RED_P99, names.RED_ERROR_RATIO, "otel.proces
 RCA_WINDOW_S = 30.0  # the ranking compares this much after the trouble began with the 2 min before
 SLO_STARTUP_GRACE_S = 60.0  # SLOs count a service's requests from a minute after it began serving
 RESTORED_GRACE_S = 30.0  # after a restart, signals restored from the store and not fired again clear after this
+ONSET_GAP_S = 20.0  # signals further apart than this before an incident opened are not one trouble
 TROUBLE_LEAD_S = 4.0  # the trouble began about this long before the first signal (need 2 of 3 steps, lateness)
+
+
+def episode_onset(signal_times: list[float], episode: float, gap_s: float = ONSET_GAP_S) -> float:
+    """When the trouble that opened an episode began: walk back from the opening through the firing
+    signals while each follows the one before within ``gap_s``.
+
+    Why a chain and not "the earliest signal in the last minute": a signal left firing by an earlier,
+    unrelated disturbance joins the incident when it opens, and ranking from its time looked at the
+    wrong minute (a game day's dependency failure on workflow was pinned on robot-iot, the CPU burn
+    of the experiment before). A fault's own signals follow each other within seconds."""
+    onset = episode
+    for t in sorted((t for t in signal_times if t < episode), reverse=True):
+        if onset - t > gap_s:
+            break
+        onset = t
+    return onset
 
 
 def replica_health(snapshot: dict[str, Any], at: float) -> dict[str, Signal]:
@@ -166,8 +183,7 @@ class DetectionEngine:
         # ranked on the onset of this episode (opened or reopened): what changed when the trouble
         # began, not what the platform looks like minutes later as it recovers
         episode = inc.reopened_at or inc.opened_at
-        firsts = [s.at for s in inc.evidence.values() if s.at >= episode - 60.0]  # latest per key
-        start = min([*firsts, episode]) - TROUBLE_LEAD_S
+        start = episode_onset([s.at for s in inc.evidence.values() if s.firing], episode) - TROUBLE_LEAD_S
         hard = {s.service: s.summary if s.firing else f"{s.service}: replicas were down in this episode"
                 for s in inc.evidence.values() if s.source == "health" and s.at >= episode - 60.0}
         ranking = rank(self.rca_metrics(), self.collector.graph.edge_keys(), start, hard,
