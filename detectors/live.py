@@ -41,7 +41,9 @@ RED_RULES: dict[str, WatchRule] = {
 }
 PROCESS_RULES: dict[str, WatchRule] = {
     "otel.process.memory.usage": WatchRule("memory", delta=24 * MB, ratio=1.2, need=1, of=1),
-    "otel.process.cpu.utilization": WatchRule("cpu", delta=0.3, need=2, of=2),
+    # cores (user and system time, each its own series), not process.cpu.utilization, which is divided
+    # by the machine's CPU count: a replica burning 0.8 of a core showed 0.23 on two CPUs, under the bar
+    "otel.process.cpu.time.rate": WatchRule("cpu", delta=0.3, need=2, of=2),
     "otel.http.server.active_requests": WatchRule("saturation", delta=4.0, need=1, of=1),
     # mean requests waiting for the replica's capacity (seconds waited per second): 0 with room to spare
     "otel.replica.queue.wait_time.rate": WatchRule("saturation", delta=0.5, need=1, of=1),

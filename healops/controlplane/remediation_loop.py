@@ -26,7 +26,9 @@ from remediation.safety import SafetyPolicy
 from runbooks.loader import DEFAULT_DIR, load_runbooks
 
 log = logging.getLogger("healops.remediation")
-CPU = "otel.process.cpu.utilization"
+# Cores each replica uses (rate of process.cpu.time, per state): process.cpu.utilization is divided by
+# the machine's CPU count, so "0.6 of a core" would mean 1.2 cores on two CPUs and 4.8 on sixteen.
+CPU_SECONDS_RATE = "otel.process.cpu.time.rate"
 
 
 class IncidentSession:
@@ -96,19 +98,24 @@ class IncidentSession:
 
 
 def service_loads(store: SeriesStore, fresh_s: float = 30.0) -> dict[str, tuple[float, float]]:
-    """Per service: the latest request rate and the mean CPU utilisation of its instances."""
+    """Per service: the latest request rate and the mean cores used by its instances."""
     rates: dict[str, float] = {}
     for name, lbls in store.keys(names.RED_REQUESTS):
         latest = store.latest(name, lbls)
         if latest is not None:
             rates[dict(lbls).get("service", "")] = latest[1]
-    cpus: dict[str, list[float]] = {}
-    newest = max((p[0] for k in store.keys(CPU) if (p := store.latest(*k)) is not None), default=0.0)
-    for name, lbls in store.keys(CPU):
+    keys = list(store.keys(CPU_SECONDS_RATE))
+    newest = max((p[0] for k in keys if (p := store.latest(*k)) is not None), default=0.0)
+    cores: dict[str, dict[str, float]] = {}  # service -> instance -> user + system cores
+    for name, lbls in keys:
         latest = store.latest(name, lbls)
         if latest is not None and latest[0] >= newest - fresh_s:  # replicas gone since do not count
-            cpus.setdefault(dict(lbls).get("service", ""), []).append(latest[1])
-    return {s: (rates[s], sum(c) / len(c)) for s, c in cpus.items() if s in rates}
+            d = dict(lbls)
+            per_instance = cores.setdefault(d.get("service", ""), {})
+            instance = d.get("instance", "")
+            per_instance[instance] = per_instance.get(instance, 0.0) + latest[1]
+    return {s: (rates[s], sum(c.values()) / len(c)) for s, c in cores.items() if s in rates and c}
+
 
 async def run_remediation(engine: RemediationEngine, session: IncidentSession,
                           capacity: CapacityController | None = None, interval_s: float = 0.5) -> None:
