@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import socket
 import statistics
 import subprocess
 import sys
@@ -26,14 +25,14 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import aiohttp
 import httpx
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from healops import eventloop
-from workloads.downstream import Downstream
+from healops.harness import free_port, http_ok, wait_until
+from workloads.downstream import Downstream, plain_session
 
 SERVER = """
 import sys, uvicorn
@@ -47,24 +46,6 @@ uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning", l
 """
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def wait_listening(port: int, timeout_s: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise SystemExit(f"the test server did not listen on 127.0.0.1:{port}")
-
-
 def clients(url: str, n: int) -> dict[str, Callable[[], Coroutine[Any, Any, None]]]:
     async def with_httpx() -> None:
         async with httpx.AsyncClient() as c:
@@ -72,7 +53,7 @@ def clients(url: str, n: int) -> dict[str, Callable[[], Coroutine[Any, Any, None
                 (await c.get(url)).raise_for_status()
 
     async def with_aiohttp() -> None:
-        async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as s:
+        async with plain_session() as s:
             for _ in range(n):
                 async with s.get(url) as r:
                     await r.read()
@@ -103,8 +84,9 @@ def main() -> None:
     port = free_port()
     server = subprocess.Popen([sys.executable, "-c", SERVER, str(port)])
     try:
-        wait_listening(port)
-        runs = clients(f"http://127.0.0.1:{port}/x", args.requests)
+        url = f"http://127.0.0.1:{port}/x"
+        wait_until(lambda: http_ok(url), 15, what="the test server")
+        runs = clients(url, args.requests)
         cpu_us: dict[str, list[float]] = {name: [] for name in runs}
         for _ in range(args.rounds):
             for name, run in runs.items():

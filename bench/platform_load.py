@@ -56,13 +56,12 @@ def server_histogram(collector_url: str) -> tuple[dict[str, float], dict[str, fl
     return fast, total
 
 
+ROLES = {"workloads.serve": "replicas", "healops.controlplane": "control_plane",
+         "workloads.loadgen": "load_generator"}  # module run (-m) -> role; anything else: the supervisor
+
+
 def role(proc: psutil.Process) -> str:
-    cmd = " ".join(proc.cmdline())
-    for name in ("workloads.serve", "healops.controlplane", "workloads.loadgen"):
-        if name in cmd:
-            return {"workloads.serve": "replicas", "healops.controlplane": "control_plane",
-                    "workloads.loadgen": "load_generator"}[name]
-    return "supervisor"
+    return next((r for module, r in ROLES.items() if module in proc.cmdline()), "supervisor")
 
 
 def measure(rps: float, window_s: float, settle_s: float) -> dict[str, Any]:

@@ -18,6 +18,16 @@ from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 from yarl import URL
 
+# What aiohttp raises when there is no HTTP answer: its own errors, a timeout, a socket error.
+NO_ANSWER: tuple[type[BaseException], ...] = (aiohttp.ClientError, TimeoutError, OSError)
+
+
+def plain_session(limit: int = 100, keepalive_s: float = 15.0) -> aiohttp.ClientSession:
+    """A pooled session without a cookie jar: these calls carry no session, and the jar costs time on
+    every request. Call it on the running loop."""
+    connector = aiohttp.TCPConnector(limit=limit, keepalive_timeout=keepalive_s)
+    return aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar())
+
 
 class CallFailed(Exception):
     """No HTTP answer: ``timed_out`` tells a timeout from a refused or broken connection."""
@@ -43,9 +53,7 @@ class Downstream:
         self._tracer = trace.get_tracer("healops.workloads.downstream", tracer_provider=tracer_provider)
 
     async def open(self) -> None:
-        connector = aiohttp.TCPConnector(limit=self._max_connections, keepalive_timeout=self._keepalive_s)
-        # No cookie jar: a service call carries no session, and the jar costs time on every request.
-        self._session = aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar())
+        self._session = plain_session(self._max_connections, self._keepalive_s)
 
     async def close(self) -> None:
         if self._session is not None:

@@ -26,6 +26,7 @@ import aiohttp
 from healops import eventloop
 from healops.config import write_json_atomic
 from healops.processes import exit_when_parent_dies
+from workloads.downstream import NO_ANSWER, plain_session
 
 
 @dataclass(frozen=True)
@@ -157,7 +158,7 @@ class LoadGenerator:
                                       timeout=aiohttp.ClientTimeout(total=self.timeout_s)) as resp:
                 await resp.read()
                 status = resp.status
-        except (aiohttp.ClientError, TimeoutError, OSError):
+        except NO_ANSWER:
             status = None
         finally:
             self._in_flight -= 1
@@ -169,8 +170,7 @@ class LoadGenerator:
         tasks: set[asyncio.Task[None]] = set()
         # aiohttp, not httpx: a quarter of the client CPU per request (bench/http_client.py), so the
         # generator's own overhead stays out of the latency it measures.
-        connector = aiohttp.TCPConnector(limit=self.max_in_flight)
-        async with aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar()) as client:
+        async with plain_session(limit=self.max_in_flight) as client:
             t0 = self.clock()
             next_at = t0
             while not stop.is_set() and (duration_s is None or self.clock() - t0 < duration_s):

@@ -27,6 +27,7 @@ from healops.processes import stop_all
 from workloads.catalog import GATEWAY
 from workloads.desired_state import DesiredState, DesiredStateRepo
 from workloads.discovery import Cluster, Endpoint, ServiceRoute
+from workloads.downstream import NO_ANSWER, plain_session
 from workloads.plan import Start, plan
 from workloads.replica import Replica, SpawnSettings, spawn
 
@@ -185,7 +186,7 @@ class Runtime:
             try:
                 async with client.get(f"{r.url}/healthz", timeout=PROBE_TIMEOUT) as resp:
                     ok = resp.status == 200
-            except (aiohttp.ClientError, TimeoutError, OSError):
+            except NO_ANSWER:
                 ok = False
             if r.state == "terminating" or not r.alive:
                 return
@@ -271,7 +272,7 @@ class Runtime:
     async def run(self, stop: asyncio.Event) -> None:
         self.config.run_dir.mkdir(parents=True, exist_ok=True)
         # aiohttp for the probes: a quarter of httpx's CPU a request, and there is one a replica a second.
-        async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as client:
+        async with plain_session() as client:
             while not stop.is_set():
                 await self.step(client)
                 with contextlib.suppress(TimeoutError):
