@@ -82,14 +82,18 @@ class Case:
     wrong_target: int = 0  # remediations of a service the fault was not in
     budget_spent: float = 0.0  # the largest share of one of its SLOs' (scaled) budget the case burned
     note: str = ""
+    # what the incidents of the case held (first signals, top of the ranking with its reasons): a miss
+    # is explained from the run's own output, not by a second run
+    opened: list[dict[str, Any]] = field(default_factory=list)
 
 
-def cases(per_kind: int | None, kinds: tuple[str, ...] = DETECTION_KINDS) -> list[Case]:
+def cases(per_kind: int | None, kinds: tuple[str, ...] = DETECTION_KINDS,
+          services: list[str] | None = None) -> list[Case]:
     """Every (kind, service) pair, or ``per_kind`` services per kind, rotating the starting service
     from kind to kind so every service is hit. A dependency failure needs a service with downstreams
     (it cuts the first of them)."""
     out: list[Case] = []
-    names = list(SERVICES)
+    names = [s for s in SERVICES if services is None or s in services]
     for i, kind in enumerate(kinds):
         taken = 0
         for service in names[i % len(names):] + names[:i % len(names)]:
@@ -153,10 +157,21 @@ def run_case(p: Platform, case: Case, fault_s: float, detect_timeout_s: float, r
     t0 = score.started_at
     p.cp.clear(case.service)
     p.repair(case.service)
-    case.incidents = sum(1 for i in p.cp.incidents() if last_opened(i) >= t0 - 0.5)
+    mine = [i for i in p.cp.incidents() if last_opened(i) >= t0 - 0.5]
+    case.incidents = len(mine)
+    case.opened = [incident_brief(i, t0) for i in mine]
     settle_s = 300  # the 6x page rule's long window (6 h / 120 = 180 s) remembers a big burst this long
     if not settle(p.cp, settle_s):
         case.note = f"an incident was still active {settle_s} s after the fault ended"
+
+
+def incident_brief(doc: dict[str, Any], t0: float) -> dict[str, Any]:
+    """An incident as a few lines: its title, its first signals (seconds after the fault) and the top
+    of its ranking with the reasons."""
+    first = sorted(doc.get("evidence", []), key=lambda s: s["at"])[:8]
+    return {"title": doc.get("title", ""), "opened_s": round(last_opened(doc) - t0, 1),
+            "signals": [f"{s['at'] - t0:+.1f}s {s.get('summary') or s['key']}" for s in first],
+            "ranking": [f"{r['service']}: {r.get('reason', '')}" for r in doc.get("ranking", [])[:3]]}
 
 
 def pct(values: list[float], q: float) -> float | None:
@@ -230,8 +245,7 @@ def main() -> None:
     healing = args.remediation == "on"
     fault_s = args.fault_s if args.fault_s is not None else (180.0 if healing else 20.0)
     kinds = tuple(args.kinds) if args.kinds else (FIXABLE_KINDS if healing else DETECTION_KINDS)
-    todo = [c for c in cases(1 if args.quick else args.per_kind, kinds)
-            if args.services is None or c.service in args.services]
+    todo = cases(1 if args.quick else args.per_kind, kinds, args.services)
     with tempfile.TemporaryDirectory(prefix="healops-faults-") as tmp:
         proc = PlatformProcess(Path(tmp) / "home", rps=args.rps, replicas=BASELINE_REPLICAS,
                                remediation=args.remediation).start()

@@ -2,7 +2,8 @@
 
 Gauges are stored as they are; cumulative sums become per-second rates (the first point of a series
 only primes it); histograms become a request rate and a mean. Series are named ``otel.<metric>`` with
-the service, the instance and the point's attributes as labels."""
+the service, the instance and the point's attributes as labels. Process CPU also feeds each
+service's cores-per-replica series (:mod:`collectors.replica_cpu`)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from opentelemetry.proto.common.v1.common_pb2 import KeyValue
 
 from collectors.names import UNKNOWN_SERVICE
 from collectors.otlp_common import resource_attr
+from collectors.replica_cpu import PROCESS_CPU_RATE, ReplicaCpu
 from collectors.series_store import Labels, SeriesStore
 
 MAX_POINT_LABELS = 6
@@ -29,6 +31,10 @@ class OtelMetrics:
     store: SeriesStore
     _previous: dict[tuple[str, Labels], tuple[int, float]] = field(default_factory=dict)
     latest: dict[tuple[str, Labels], float] = field(default_factory=dict)
+    replica_cpu: ReplicaCpu = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.replica_cpu = ReplicaCpu(self.store)
 
     def ingest(self, req: ExportMetricsServiceRequest) -> tuple[int, int]:
         accepted = rejected = 0
@@ -62,6 +68,7 @@ class OtelMetrics:
                             accepted += 1
                     else:
                         rejected += 1  # exponential histograms and summaries are not derived yet
+        self.replica_cpu.flush()
         return accepted, rejected
 
     @staticmethod
@@ -72,6 +79,9 @@ class OtelMetrics:
     def _put(self, name: str, lbls: Labels, t_ns: int, value: float) -> None:
         self.store.put(name, lbls, t_ns / 1e9, value)
         self.latest[(name, lbls)] = value
+        if name == PROCESS_CPU_RATE:
+            d = dict(lbls)
+            self.replica_cpu.add(d["service"], d["instance"], t_ns / 1e9, value)
 
     def _rate(self, name: str, lbls: Labels, t_ns: int, value: float) -> None:
         prev = self._previous.get((name, lbls))

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from collectors import names
+from collectors.replica_cpu import PROCESS_CPU_RATE, SERVICE_CPU_PER_REPLICA
 from collectors.series_store import Labels, SeriesStore
 from detectors.default import DefaultDetector
 from detectors.likelihood import Likelihood
@@ -43,7 +44,10 @@ PROCESS_RULES: dict[str, WatchRule] = {
     "otel.process.memory.usage": WatchRule("memory", delta=24 * MB, ratio=1.2, need=1, of=1),
     # cores (user and system time, each its own series), not process.cpu.utilization, which is divided
     # by the machine's CPU count: a replica burning 0.8 of a core showed 0.23 on two CPUs, under the bar
-    "otel.process.cpu.time.rate": WatchRule("cpu", delta=0.3, need=2, of=2),
+    PROCESS_CPU_RATE: WatchRule("cpu", delta=0.3, need=2, of=2),
+    # the service's cores per replica, continuous across deploys: a release that only burns CPU
+    # starts every new instance's own series in the bad state, where no instance watch sees a step
+    SERVICE_CPU_PER_REPLICA: WatchRule("cpu", delta=0.3, need=2, of=2),
     "otel.http.server.active_requests": WatchRule("saturation", delta=4.0, need=1, of=1),
     # mean requests waiting for the replica's capacity (seconds waited per second): 0 with room to spare
     "otel.replica.queue.wait_time.rate": WatchRule("saturation", delta=0.5, need=1, of=1),

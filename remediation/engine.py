@@ -164,7 +164,7 @@ class RemediationEngine:
             if prior is not None and prior.state in ("escalated", "rejected", "stopped"):
                 continue  # a person owns it now
             why = (unmet(rb.spec.preconditions, self.executor.view(service), now)
-                   or cooling_down(self.journal, rb.name, service, rb.spec.cooldown_s, now)
+                   or cooling_down(self.journal, rb.name, service, rb.spec.cooldown_s, now, rb.spec.backoff_s)
                    or rate_limited(self.policy, self.journal, service, now))
             if why is not None:
                 self._skip(inc.id, rb.name, service, why)

@@ -85,6 +85,10 @@ class RunbookSpec(_Doc):
     approval: bool = Field(default=False, description="wait for a person to approve each step")
     cooldown_s: float = Field(default=300.0, ge=0, le=86_400, alias="cooldownSeconds",
                               description="after acting on a service, leave it alone this long")
+    backoff_s: float | None = Field(default=None, gt=0, le=86_400, alias="backoffSeconds",
+                                    description="instead of the flat cooldown, wait this long after one change, "
+                                                "doubling with each further change within cooldownSeconds, "
+                                                "up to cooldownSeconds (a crash-loop back-off)")
     priority: int = Field(default=100, ge=0, le=1000, description="lower is tried first")
 
     @field_validator("steps")

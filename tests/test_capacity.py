@@ -7,9 +7,6 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
-from collectors import names
-from collectors.series_store import SeriesStore
-from healops.controlplane.remediation_loop import CPU_SECONDS_RATE, service_loads
 from remediation.capacity import CAPACITY, CapacityController, CapacityPolicy, Load, desired_replicas
 from remediation.gitops import GitOps
 from remediation.safety import SafetyPolicy
@@ -99,17 +96,3 @@ def test_a_rising_daily_pattern_is_met_before_it_arrives(world: World) -> None:
             scaled_at_cpu.append(cpu)
     assert scaled_at_cpu, "never scaled ahead of the pattern"
     assert min(scaled_at_cpu) < POLICY.target_cpu  # acted on the forecast, not only on saturation
-
-
-def test_service_load_is_in_cores_per_replica_whatever_the_machine() -> None:
-    # process.cpu.time's rate per state (user, system) is cores; the capacity target is per core.
-    store = SeriesStore(step_s=1, retention_s=60)
-    t = 1000.0
-    store.put(names.RED_REQUESTS, (("service", "ml"),), t, 12.0)
-    for instance, user, system in (("ml-a", 0.5, 0.1), ("ml-b", 0.3, 0.1)):
-        for state, cores in (("user", user), ("system", system)):
-            store.put(CPU_SECONDS_RATE, (("instance", instance), ("service", "ml"), ("type", state)), t, cores)
-    # a replica gone a minute ago does not count
-    store.put(CPU_SECONDS_RATE, (("instance", "ml-old"), ("service", "ml"), ("type", "user")), t - 45, 0.9)
-    rps, cores = service_loads(store)["ml"]
-    assert rps == 12.0 and math.isclose(cores, 0.5, rel_tol=1e-6)  # the store keeps float32

@@ -7,7 +7,8 @@ from __future__ import annotations
 import random
 
 from collectors import names
-from collectors.series_store import Labels
+from collectors.replica_cpu import SERVICE_CPU_PER_REPLICA
+from collectors.series_store import Labels, SeriesStore
 from detectors.live import LiveDetection
 from detectors.series_watch import SeriesWatch, WatchRule
 from healops.events import Signal
@@ -110,3 +111,20 @@ def test_a_big_incident_does_not_blind_the_watch_to_the_next_one() -> None:
         w.update(v)
     assert not w.firing
     assert any(w.update(v).firing for v in (125.0, 126.0, 124.0))  # then a 100 ms latency fault
+
+
+def test_a_service_cpu_step_across_a_deploy_opens_a_cpu_signal() -> None:
+    """The cores-per-replica series is scored as the process metrics are: a step from 0.05 to 0.6
+    cores per replica (a release that only burns CPU) fires a cpu signal that may open an incident."""
+    store = SeriesStore(step_s=1, retention_s=300)
+    live = LiveDetection(clock=lambda: 0.0)
+    rng = random.Random(5)
+    fired: list[Signal] = []
+    for t in range(100):
+        value = max(0.0, rng.gauss(0.05, 0.01)) if t < 80 else rng.gauss(0.6, 0.05)
+        store.put(SERVICE_CPU_PER_REPLICA, SVC, float(t), value)
+        fired += [s for s in live.poll_process_metrics(store) if s.firing]
+    assert fired, "the CPU step was not seen"
+    first = fired[0]
+    assert first.service == "healthcare" and first.labels["kind"] == "cpu" and first.labels["opens"] == "true"
+    assert first.at <= 83.0  # the second point past the floor

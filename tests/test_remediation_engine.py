@@ -317,3 +317,43 @@ def test_a_restart_while_verifying_gives_the_step_its_whole_window_again(world: 
     assert [a.state for a in world.journal.actions()] == ["applied"] and len(world.commits()) == 2, \
         "the next step (restart the whole service) must not run for a deadline nobody watched"
     assert any("verification of step 1 restarted" in d["reason"] for d in world.journal.decisions("inc-1"))
+
+
+def test_backoff_heals_a_new_fault_minutes_later_and_doubles_for_a_repeat(world: World) -> None:
+    """A crash then, minutes later, a hang on the same service: the restart runbook's back-off (not
+    its 300 s cooldown) lets it heal the second fault; a third coming quickly waits twice as long."""
+    text = SCALE_ON_ERRORS.replace("delta: 2", "delta: 1").replace("cooldownSeconds: 120",
+                                                                   "cooldownSeconds: 300\n  backoffSeconds: 15")
+    engine = world.engine(runbook(text),
+                          loop_limit=10, per_service_limit=10)
+
+    def fault(inc_id: str) -> None:
+        world.book.incidents[inc_id] = incident("healthcare", kind="errors", source="anomaly", inc_id=inc_id)
+        engine.tick()
+
+    def recover(inc_id: str) -> None:
+        world.replicas("healthcare", ["ready"] * world.repo.load().services["healthcare"].spec.replicas)
+        world.book.incidents[inc_id].active.clear()
+        engine.tick()
+        world.clock.now += 3
+        engine.tick()
+        del world.book.incidents[inc_id]
+
+    fault("inc-1")
+    recover("inc-1")
+    assert len(world.commits()) == 2  # the initial desired state and the change
+    world.clock.now += 10  # 13 s after the change: inside the 15 s back-off
+    fault("inc-2")
+    assert len(world.commits()) == 2
+    assert "cooldown 15s" in world.journal.decisions("inc-2")[-1]["reason"]
+    world.clock.now += 5  # past it: the new fault is healed, not held for 300 s
+    engine.tick()
+    assert len(world.commits()) == 3
+    recover("inc-2")
+    world.clock.now += 20  # a third within 30 s of the second: two changes in the window, 30 s wait
+    fault("inc-3")
+    assert len(world.commits()) == 3
+    assert "cooldown 30s" in world.journal.decisions("inc-3")[-1]["reason"]
+    world.clock.now += 10
+    engine.tick()
+    assert len(world.commits()) == 4

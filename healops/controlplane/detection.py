@@ -20,6 +20,7 @@ from typing import Any
 from collectors import names
 from collectors.alertmanager import AlertmanagerIntake, AmWebhook
 from collectors.collector import Collector
+from collectors.replica_cpu import SERVICE_CPU_PER_REPLICA
 from collectors.series_store import Labels
 from detectors.burn_rate import BurnRateEvaluator
 from detectors.incidents import Change, IncidentManager
@@ -31,7 +32,7 @@ from healops.incident_store import IncidentStore
 
 log = logging.getLogger("healops.detection")
 RCA_METRICS = (names.RED_P50, names.RED_P99, names.RED_ERROR_RATIO, "otel.process.memory.usage",
-               "otel.process.cpu.utilization", "otel.http.server.active_requests")
+               "otel.process.cpu.utilization", SERVICE_CPU_PER_REPLICA, "otel.http.server.active_requests")
 RCA_WINDOW_S = 30.0  # the ranking compares this much after the trouble began with the 2 min before
 SLO_STARTUP_GRACE_S = 60.0  # SLOs count a service's requests from a minute after it began serving
 RESTORED_GRACE_S = 30.0  # after a restart, signals restored from the store and not fired again clear after this

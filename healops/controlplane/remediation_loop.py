@@ -13,6 +13,7 @@ import logging
 from typing import Any
 
 from collectors import names
+from collectors.replica_cpu import SERVICE_CPU_PER_REPLICA
 from collectors.series_store import SeriesStore
 from detectors.burn_rate import current_burn_rates
 from healops.config import HealopsConfig
@@ -26,9 +27,6 @@ from remediation.safety import SafetyPolicy
 from runbooks.loader import DEFAULT_DIR, load_runbooks
 
 log = logging.getLogger("healops.remediation")
-# Cores each replica uses (rate of process.cpu.time, per state): process.cpu.utilization is divided by
-# the machine's CPU count, so "0.6 of a core" would mean 1.2 cores on two CPUs and 4.8 on sixteen.
-CPU_SECONDS_RATE = "otel.process.cpu.time.rate"
 
 
 class IncidentSession:
@@ -98,23 +96,18 @@ class IncidentSession:
 
 
 def service_loads(store: SeriesStore, fresh_s: float = 30.0) -> dict[str, tuple[float, float]]:
-    """Per service: the latest request rate and the mean cores used by its instances."""
+    """Per service: the latest request rate and the mean cores its settled replicas use (cores, not
+    process.cpu.utilization, which is divided by the machine's CPU count: "0.6 of a core" would mean
+    1.2 cores on two CPUs and 4.8 on sixteen)."""
     rates: dict[str, float] = {}
     for name, lbls in store.keys(names.RED_REQUESTS):
         latest = store.latest(name, lbls)
         if latest is not None:
             rates[dict(lbls).get("service", "")] = latest[1]
-    keys = list(store.keys(CPU_SECONDS_RATE))
-    newest = max((p[0] for k in keys if (p := store.latest(*k)) is not None), default=0.0)
-    cores: dict[str, dict[str, float]] = {}  # service -> instance -> user + system cores
-    for name, lbls in keys:
-        latest = store.latest(name, lbls)
-        if latest is not None and latest[0] >= newest - fresh_s:  # replicas gone since do not count
-            d = dict(lbls)
-            per_instance = cores.setdefault(d.get("service", ""), {})
-            instance = d.get("instance", "")
-            per_instance[instance] = per_instance.get(instance, 0.0) + latest[1]
-    return {s: (rates[s], sum(c.values()) / len(c)) for s, c in cores.items() if s in rates and c}
+    cores = {dict(lbls).get("service", ""): p for name, lbls in store.keys(SERVICE_CPU_PER_REPLICA)
+             if (p := store.latest(name, lbls)) is not None}
+    newest = max((t for t, _ in cores.values()), default=0.0)
+    return {s: (rates[s], c) for s, (t, c) in cores.items() if s in rates and t >= newest - fresh_s}
 
 
 async def run_remediation(engine: RemediationEngine, session: IncidentSession,
