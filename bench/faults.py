@@ -166,9 +166,10 @@ def run_case(p: Platform, case: Case, fault_s: float, detect_timeout_s: float, r
 
 
 def incident_brief(doc: dict[str, Any], t0: float) -> dict[str, Any]:
-    """An incident as a few lines: its title, its first signals (seconds after the fault) and the top
-    of its ranking with the reasons."""
-    first = sorted(doc.get("evidence", []), key=lambda s: s["at"])[:8]
+    """An incident as a few lines: its title, the first signals of this episode (seconds after the
+    fault; a reopened incident keeps its older evidence too) and the top of its ranking with reasons."""
+    episode = last_opened(doc) - 30.0
+    first = sorted((s for s in doc.get("evidence", []) if s["at"] >= episode), key=lambda s: s["at"])[:8]
     return {"title": doc.get("title", ""), "opened_s": round(last_opened(doc) - t0, 1),
             "signals": [f"{s['at'] - t0:+.1f}s {s.get('summary') or s['key']}" for s in first],
             "ranking": [f"{r['service']}: {r.get('reason', '')}" for r in doc.get("ranking", [])[:3]]}
