@@ -79,7 +79,7 @@ class Downstream:
                 span.set_attribute("error.type", "timeout")
                 span.set_status(Status(StatusCode.ERROR, f"{peer} timed out"))
                 raise CallFailed("timed out", timed_out=True) from None
-            except (aiohttp.ClientError, OSError) as exc:
+            except NO_ANSWER as exc:  # a timeout was caught above: what is left is transport
                 kind = type(exc).__name__
                 span.set_attribute("error.type", kind)
                 span.set_status(Status(StatusCode.ERROR, f"{peer}: {kind}"))
