@@ -198,7 +198,10 @@ def recovery(all_cases: list[Case], fault_free_remediations: int) -> dict[str, A
                              for t in [[c.recovered_s for c in mine if c.recovered_s is not None]]}}
 
 
-def summary(all_cases: list[Case], false_incidents: int, fault_free_s: float, startup: int) -> dict[str, Any]:
+def summary(all_cases: list[Case], false_incidents: int | None, fault_free_s: float,
+            startup: int | None) -> dict[str, Any]:
+    """The detection figures over ``all_cases``; ``false_incidents`` is None when no fault-free run
+    was part of this scoring (cases combined from several runs)."""
     detected = [c.detected_s for c in all_cases if c.detected_s is not None]
     rows = {}
     for kind in KINDS:
@@ -239,7 +242,14 @@ def main() -> None:
                     help="default: every injected kind (remediation on: the kinds a runbook fixes)")
     ap.add_argument("--services", nargs="*", choices=list(SERVICES), default=None)
     ap.add_argument("--out", type=Path, default=None, help="also write per-case rows as JSON here")
+    ap.add_argument("--combine", type=Path, nargs="+", default=None, metavar="CASES_JSON",
+                    help="run nothing: score the per-case rows of earlier --out files together (a matrix "
+                         "run in parts); false incidents come from a fault-free run, not from these")
     args = ap.parse_args()
+    if args.combine:
+        combined = [Case(**row) for f in args.combine for row in json.loads(f.read_text())]
+        print(json.dumps(summary(combined, None, 0.0, None)))
+        return
     # SIGTERM must run the ``finally`` below, or the platform it started lives on, healing itself
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     fault_free_s = args.fault_free_s if args.fault_free_s is not None else (120.0 if args.quick else 1800.0)

@@ -30,6 +30,7 @@ class CollectorSettings:
     lateness_s: float = 2.0
     pairing_ttl_s: float = 10.0
     sample_rotate_s: float = 5.0
+    expire_every_s: float = 15.0  # how often series past their retention are swept out
 
 
 @dataclass
@@ -53,9 +54,11 @@ class Collector:
         self.metrics = OtelMetrics(self.store)
         now = self.clock()
         self._next_rotate, self._next_sample = now + s.pairing_ttl_s, now + s.sample_rotate_s
+        self._next_expire = now + s.expire_every_s
 
     def tick(self) -> None:
-        """Close finished RED steps and retire old pairing/sample generations; call a few times a second."""
+        """Close finished RED steps, retire old pairing/sample generations and expire series nothing
+        has written to within the retention window; call a few times a second."""
         now = self.clock()
         self.red.close_until(now)
         if now >= self._next_rotate:
@@ -64,6 +67,10 @@ class Collector:
         if now >= self._next_sample:
             self.sample.rotate()
             self._next_sample = now + self.settings.sample_rotate_s
+        if now >= self._next_expire:
+            self.store.expire(now)
+            self.metrics.expire(now)
+            self._next_expire = now + self.settings.expire_every_s
 
 
 def tune_gc_for_ingest() -> None:

@@ -80,6 +80,8 @@ class CollectorExposition(PromCollector):
             yield GaugeMetricFamily(metric, doc, value=float(value))
         dropped = {
             "healops_collector_dropped_series": ("New series refused at the series cap", c.store.dropped_series),
+            "healops_collector_expired_series": ("Series dropped after a retention window without a point",
+                                                 c.store.expired_series),
             "healops_collector_span_metric_overflow": ("Spans past the span-metric cap", c.span_metrics.overflow),
             "healops_collector_late_spans": ("Spans that arrived after their step closed", c.red.late),
             "healops_collector_unpaired_spans": ("Service-graph halves that expired unpaired", c.graph.expired),

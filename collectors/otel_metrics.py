@@ -76,6 +76,18 @@ class OtelMetrics:
         extra = [(kv.key.replace(".", "_"), _value(kv)) for kv in list(attributes)[:MAX_POINT_LABELS]]  # type: ignore[call-overload]
         return tuple(sorted((*base, *extra)))
 
+    def expire(self, now: float) -> None:
+        """Forget what belonged to series the store has expired (a replica long gone): the counter
+        points rates are taken from, and the latest values exposed on ``/metrics``."""
+        oldest_ns = (now - self.store.retention_s) * 1e9
+        for key, (t_ns, _) in list(self._previous.items()):
+            if t_ns < oldest_ns:
+                del self._previous[key]
+        for key in list(self.latest):
+            if key not in self.store:
+                del self.latest[key]
+        self.replica_cpu.expire(now)
+
     def _put(self, name: str, lbls: Labels, t_ns: int, value: float) -> None:
         self.store.put(name, lbls, t_ns / 1e9, value)
         self.latest[(name, lbls)] = value

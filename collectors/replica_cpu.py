@@ -41,12 +41,24 @@ class ReplicaCpu:
             self._write(service, t)
         self._pending.clear()
 
-    def _write(self, service: str, t: float) -> None:
+    def expire(self, now: float) -> None:
+        """Forget replicas silent for longer than ``gone_after_s`` in every service, and services
+        left with none (a service that stopped exporting is not swept by its own writes)."""
+        for service in list(self._latest):
+            self._drop_gone(service, now)
+            if not self._latest[service]:
+                del self._latest[service]
+
+    def _drop_gone(self, service: str, t: float) -> None:
         replicas = self._latest[service]
         for instance, (seen, _) in list(replicas.items()):
             if t - seen > self.gone_after_s:
                 del replicas[instance]
                 self._first.pop((service, instance), None)
+
+    def _write(self, service: str, t: float) -> None:
+        self._drop_gone(service, t)
+        replicas = self._latest[service]
         settled = [cores for instance, (seen, cores) in replicas.items()
                    if seen - self._first[(service, instance)] >= self.settle_s]
         if settled:

@@ -2,7 +2,10 @@
 
 Each series is a ring of ``retention_s / step_s`` float32 slots (NaN where nothing arrived), so
 memory per series is fixed. The number of series is capped: past the cap a new series is refused
-and counted in ``dropped_series``, so a high-cardinality label cannot exhaust memory.
+and counted in ``dropped_series``, so a high-cardinality label cannot exhaust memory. A series with
+no point inside the retention window is expired (:meth:`SeriesStore.expire`): every restarted or
+replaced replica brings series under a new instance label, and without expiry a platform that
+heals itself for long enough would fill the cap with the dead and refuse its live replicas.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ class SeriesStore:
     max_series: int = 100_000
     dropped_series: int = 0
     too_old: int = 0
+    expired_series: int = 0
     _series: dict[SeriesKey, _Ring] = field(default_factory=dict)
 
     @property
@@ -67,6 +71,19 @@ class SeriesStore:
             return False
         ring.values[step % cap] = value
         return True
+
+    def expire(self, now: float) -> int:
+        """Drop every series whose newest point is older than the retention window before ``now``
+        (nothing of it is readable as recent any more); returns how many were dropped."""
+        oldest = self.step_of(now - self.retention_s)
+        gone = [key for key, ring in self._series.items() if ring.head < oldest]
+        for key in gone:
+            del self._series[key]
+        self.expired_series += len(gone)
+        return len(gone)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._series
 
     def keys(self, name: str | None = None) -> Iterator[SeriesKey]:
         return (k for k in self._series if name is None or k[0] == name)

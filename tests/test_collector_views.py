@@ -59,6 +59,20 @@ def test_series_store_ring_overwrites_and_caps() -> None:
     assert store.dropped_series == 1 and len(store) == 2
 
 
+def test_series_past_the_retention_are_expired_and_free_the_cap_for_live_ones() -> None:
+    # a self-healing platform restarts replicas, each a new instance label: the dead must not fill the cap
+    store = SeriesStore(step_s=1, retention_s=60, max_series=2)
+    dead, live, newcomer = labels(instance="a-1"), labels(instance="a-2"), labels(instance="a-3")
+    store.put("cpu", dead, T0, 1.0)
+    store.put("cpu", live, T0, 1.0)
+    store.put("cpu", live, T0 + 50, 2.0)
+    assert not store.put("cpu", newcomer, T0 + 55, 1.0) and store.dropped_series == 1
+    assert store.expire(T0 + 59) == 0, "a-1's point is still inside the retention window"
+    assert store.expire(T0 + 61) == 1 and store.expired_series == 1
+    assert ("cpu", dead) not in store and store.latest("cpu", live) == (T0 + 50, 2.0)
+    assert store.put("cpu", newcomer, T0 + 61, 1.0), "the expired series' place is free again"
+
+
 def test_span_metrics_histogram_and_cap() -> None:
     sm = SpanMetrics(max_series=1)
     sm.observe_batch("s", ["a", "a", "b"], [2, 2, 2], [0, 0, 0], np.array([1_000_000, 60_000_000, 5], np.int64))

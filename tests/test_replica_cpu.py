@@ -12,8 +12,9 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.metrics.v1.metrics_pb2 import AGGREGATION_TEMPORALITY_CUMULATIVE
 
 from collectors import names
+from collectors.collector import Collector, CollectorSettings
 from collectors.otel_metrics import OtelMetrics
-from collectors.replica_cpu import SERVICE_CPU_PER_REPLICA
+from collectors.replica_cpu import PROCESS_CPU_RATE, SERVICE_CPU_PER_REPLICA
 from collectors.series_store import SeriesStore
 from healops.controlplane.remediation_loop import service_loads
 
@@ -100,3 +101,22 @@ def _with_rate(store: SeriesStore, t: float) -> SeriesStore:
     for service in ("analytics", "ml"):
         store.put(names.RED_REQUESTS, (("service", service),), t, 12.0)
     return store
+
+
+def test_a_replaced_replica_is_forgotten_once_its_series_leave_the_retention_window() -> None:
+    now = [1000.0]
+    collector = Collector(CollectorSettings(retention_s=60, expire_every_s=5), clock=lambda: now[0])
+    old, new = Replica("analytics", "a-1", 0.1), Replica("analytics", "a-2", 0.1)
+    run(collector.metrics, [old], 1000, 1030)
+    run(collector.metrics, [new], 1030, 1100)  # a-1 was restarted as a-2 at 1030
+
+    def instances() -> set[str]:
+        return {dict(lbls)["instance"] for _, lbls in collector.metrics.latest} | {
+            dict(lbls).get("instance", "") for _, lbls in collector.store.keys(PROCESS_CPU_RATE)}
+
+    assert instances() == {"a-1", "a-2"}
+    now[0] = 1100.0
+    collector.tick()
+    assert instances() == {"a-2"}, "a-1 (last point at 1028) is past the 60 s retention"
+    assert collector.store.expired_series > 0 and collector.store.latest(SERVICE_CPU_PER_REPLICA, (
+        ("service", "analytics"),)) is not None
