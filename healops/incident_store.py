@@ -89,6 +89,30 @@ class IncidentStore:
                                     (*args, limit)).fetchall()
         return [Incident.from_json(json.loads(r[0])) for r in rows]
 
+    def counts(self) -> dict[tuple[str, str], int]:
+        """Every incident kept, counted by (state, severity)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT state, severity, COUNT(*) FROM incidents GROUP BY state, severity").fetchall()
+        return {(state, severity): int(n) for state, severity, n in rows}
+
+    def durations(self) -> list[float]:
+        """Opened to resolved, in seconds, of every incident that resolved: read inside SQLite (JSON1)
+        so a scrape does not decode every incident document."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT json_extract(doc, '$.resolved_at') - opened_at FROM incidents "
+                "WHERE json_extract(doc, '$.resolved_at') IS NOT NULL").fetchall()
+        return [float(r[0]) for r in rows]
+
+    def detection_lags(self) -> list[float]:
+        """Each incident's first signal to its opening, in seconds (incidents with evidence only)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT opened_at - (SELECT MIN(json_extract(e.value, '$.at')) FROM json_each(doc, '$.evidence') e) "
+                "FROM incidents WHERE json_array_length(doc, '$.evidence') > 0").fetchall()
+        return [float(r[0]) for r in rows if r[0] is not None]
+
     def timeline(self, incident_id: str) -> list[TimelineEntry]:
         with self._lock:
             rows = self._db.execute("SELECT at, kind, detail FROM timeline WHERE incident_id = ? ORDER BY seq",

@@ -228,6 +228,16 @@ class Journal:
         """Whether a revert of ``action_id`` was applied (so a retried failure path does not revert twice)."""
         return bool(self._exec("SELECT 1 FROM actions WHERE reverts = ? AND state = 'applied'", (action_id,)))
 
+    def action_counts(self) -> dict[tuple[str, str, str], int]:
+        """Every action kept, counted by (runbook, action, state)."""
+        rows = self._exec("SELECT runbook, action, state, COUNT(*) FROM actions GROUP BY runbook, action, state")
+        return {(r[0], r[1], r[2]): int(r[3]) for r in rows}
+
+    def remediation_counts(self) -> dict[tuple[str, str], int]:
+        """Every remediation kept, counted by (runbook, state)."""
+        rows = self._exec("SELECT runbook, state, COUNT(*) FROM remediations GROUP BY runbook, state")
+        return {(r[0], r[1]): int(r[2]) for r in rows}
+
     def applied_since(self, since: float, service: str | None = None) -> int:
         """Real (not dry-run) changes applied since ``since``, for one service or all: rate limits."""
         sql = "SELECT COUNT(*) FROM actions WHERE state = 'applied' AND dry_run = 0 AND applied_at >= ?"
@@ -235,6 +245,14 @@ class Journal:
         if service is not None:
             sql, args = sql + " AND service = ?", (since, service)
         return int(self._exec(sql, args)[0][0])
+
+    def changed_by_since(self, runbook: str, service: str, since: float) -> int:
+        """Remediations of ``runbook`` on ``service`` that applied a real change since ``since`` (one
+        however many steps it took): a back-off doubles per change made, not per attempt that was
+        held, denied or dry-run."""
+        return int(self._exec("SELECT COUNT(DISTINCT remediation_id) FROM actions WHERE state = 'applied' "
+                              "AND dry_run = 0 AND runbook = ? AND service = ? AND applied_at >= ?",
+                              (runbook, service, since))[0][0])
 
     def last_applied(self, service: str, runbook: str | None = None) -> float | None:
         sql = "SELECT MAX(applied_at) FROM actions WHERE state = 'applied' AND dry_run = 0 AND service = ?"

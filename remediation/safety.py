@@ -51,14 +51,15 @@ def cooling_down(journal: Journal, runbook: str, service: str, cooldown_s: float
 
     Flat: ``cooldown_s`` after its last change. With ``backoff_s`` (for changes that replace broken
     parts, where a second, unrelated fault minutes later must still be healed): ``backoff_s`` after one
-    change within ``cooldown_s``, doubling with each further one, capped at ``cooldown_s``; the loop
-    detector still stops a fault that keeps coming back."""
+    change within ``cooldown_s``, doubling with each further remediation that changed something (an
+    attempt held or denied does not count), capped at ``cooldown_s``; the loop detector still stops
+    a fault that keeps coming back."""
     last = journal.last_applied(service, runbook)
     if last is None:
         return None
     wait = cooldown_s
     if backoff_s is not None:
-        recent = journal.started_since(runbook, service, now - cooldown_s)
+        recent = journal.changed_by_since(runbook, service, now - cooldown_s)
         wait = min(cooldown_s, backoff_s * 2 ** max(0, recent - 1))
     if now - last < wait:
         return f"{runbook} changed {service} {now - last:.0f}s ago (cooldown {wait:g}s)"

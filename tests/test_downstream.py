@@ -124,3 +124,19 @@ async def test_timeouts_and_refused_connections_are_told_apart(
 async def test_calling_before_open_is_a_clear_error() -> None:
     with pytest.raises(RuntimeError, match="open"):
         await Downstream().request("ml", "POST", "http://127.0.0.1:1/predict", timeout_s=1)
+
+
+@pytest.mark.parametrize(("mode", "timed_out"), [("error", False), ("timeout", True)])
+async def test_an_injected_dependency_failure_leaves_the_same_client_span_as_a_real_one(
+        spans: InMemorySpanExporter, mode: str, timed_out: bool) -> None:
+    client = client_for(spans)
+    with pytest.raises(CallFailed) as failed:
+        await client.cut_off("identity", "GET", mode, timeout_s=0.05)
+    assert failed.value.timed_out is timed_out and failed.value.reason == f"dependency {mode}"
+    [span] = spans.get_finished_spans()
+    assert span.kind is SpanKind.CLIENT and span.name == "GET" and span.status.status_code is StatusCode.ERROR
+    assert span.attributes is not None and span.attributes["peer.service"] == "identity"
+    assert span.attributes["error.type"] == f"dependency_{mode}"
+    if timed_out:
+        assert span.end_time is not None and span.start_time is not None
+        assert (span.end_time - span.start_time) / 1e9 >= 0.05, "a timeout holds the caller for the timeout"

@@ -34,3 +34,35 @@ def test_round_trip_survives_reopening(tmp_path: Path) -> None:
     assert [seq for seq, _, _ in again.changes_since(1)] == [2]
     mode = sqlite3.connect(db).execute("PRAGMA journal_mode").fetchone()[0]
     assert mode == "wal"
+
+
+def test_loop_metrics_count_every_incident_kept_without_decoding_documents(tmp_path: Path) -> None:
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    from healops.controlplane.loop_metrics import LoopExposition
+
+    store = IncidentStore(tmp_path / "incidents.db")
+    expected_durations, expected_lags = [], []
+    for n in range(30):  # more than any per-scrape window would matter for; each figure is exact
+        opened = 1000.0 + 100 * n
+        inc = _incident(f"inc-{n}", at=opened - (n % 7))  # its signal came n % 7 s before it opened
+        inc.opened_at = opened
+        expected_lags.append(float(n % 7))
+        if n % 3:
+            inc.state, inc.resolved_at = "resolved", opened + 10 * n
+            expected_durations.append(10.0 * n)
+        if n % 5 == 0:
+            inc.severity = "critical"
+        store.save(inc)
+    assert sorted(store.durations()) == sorted(expected_durations)
+    assert sorted(store.detection_lags()) == sorted(expected_lags)
+    assert store.counts() == {("open", "critical"): 2, ("open", "warning"): 8,
+                              ("resolved", "critical"): 4, ("resolved", "warning"): 16}
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(LoopExposition(store, None))
+    text = generate_latest(registry).decode()
+    assert 'healops_incidents_active{severity="critical"} 2.0' in text
+    assert 'healops_incidents_total{state="resolved"} 20.0' in text
+    assert f"healops_incident_duration_seconds_count {len(expected_durations)}.0" in text
+    assert 'healops_incident_duration_seconds_bucket{le="60.0"} 4.0' in text  # 10, 20, 40, 50 s
+    assert f"healops_incident_detection_lag_seconds_sum {sum(expected_lags)}" in text

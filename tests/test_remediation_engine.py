@@ -357,3 +357,25 @@ def test_backoff_heals_a_new_fault_minutes_later_and_doubles_for_a_repeat(world:
     world.clock.now += 10
     engine.tick()
     assert len(world.commits()) == 4
+
+
+def test_backoff_doubles_per_change_made_not_per_attempt(tmp_path: Any) -> None:
+    """Two remediations in the window, but only one changed anything (the other was denied before
+    its change was made): the back-off stays at its first step, 15 s, not 30 s."""
+    from remediation.journal import ActionRecord, Journal, Remediation
+    from remediation.safety import cooling_down
+
+    now = [1000.0]
+    journal = Journal(tmp_path / "journal.db", clock=lambda: now[0])
+    for rid, changed in (("rem-1", True), ("rem-2", False)):
+        journal.save_remediation(Remediation(rid, "inc", "restart", "healthcare", 0,
+                                             "verified" if changed else "rejected", now[0], now[0]))
+        journal.intend(ActionRecord(f"{rid}-a", rid, "inc", "restart", "0", "restart", {}, "healthcare",
+                                    "intended", False, now[0]))
+        journal.settle(f"{rid}-a", "applied" if changed else "refused")
+        now[0] += 2
+    assert journal.started_since("restart", "healthcare", 900) == 2
+    assert journal.changed_by_since("restart", "healthcare", 900) == 1
+    held = cooling_down(journal, "restart", "healthcare", 300, 1010.0, backoff_s=15)
+    assert held is not None and "cooldown 15s" in held
+    assert cooling_down(journal, "restart", "healthcare", 300, 1016.0, backoff_s=15) is None

@@ -48,6 +48,14 @@ def rows(app: HealopsApp, table_id: str) -> list[list[str]]:
     return [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
 
 
+async def incidents_listed(app: HealopsApp, pilot: Pilot[None]) -> list[str]:
+    """Show the incidents screen once the first poll is in; the seeded incidents' ids, in screen order."""
+    await until(pilot, "first poll", lambda: app.polls >= 1)
+    await pilot.press("i")
+    await until(pilot, "incident rows", lambda: len(rows(app, "#incidents")) == 2)
+    return [r[0] for r in rows(app, "#incidents")]
+
+
 def grid_rows(app: HealopsApp) -> list[list[str]]:
     return app.screen.query_one("#services", Grid).row_texts()
 
@@ -82,12 +90,9 @@ async def test_overview_lists_every_service_and_grows_trend_columns_with_the_ter
 async def test_incident_detail_acknowledges_and_approves_on_the_control_plane(plane: SeededPlane) -> None:
     app = make_app(plane)
     async with app.run_test(size=(100, 40)) as pilot:
-        await until(pilot, "first poll", lambda: app.polls >= 1)
-        await pilot.press("i")
-        await until(pilot, "incident rows", lambda: len(rows(app, "#incidents")) == 2)
-        assert {r[0] for r in rows(app, "#incidents")} == {"inc-seeded-0", "inc-seeded-1"}
-        app.screen.query_one("#incidents", Grid).cursor_row = [r[0] for r in rows(app, "#incidents")].index(
-            "inc-seeded-0")
+        order = await incidents_listed(app, pilot)
+        assert set(order) == {"inc-seeded-0", "inc-seeded-1"}
+        app.screen.query_one("#incidents", Grid).cursor_row = order.index("inc-seeded-0")
         await pilot.press("enter")
         await until(pilot, "detail loaded", lambda: isinstance(app.screen, IncidentScreen) and bool(app.screen.detail))
         screen = app.screen
@@ -107,6 +112,32 @@ async def test_incident_detail_acknowledges_and_approves_on_the_control_plane(pl
             "approval") == "approved by alice")
         await pilot.press("escape")
         assert not isinstance(app.screen, IncidentScreen)
+
+
+
+async def test_one_incident_page_serves_each_incident_and_never_shows_the_last_ones_data(plane: SeededPlane) -> None:
+    app = make_app(plane)
+    async with app.run_test(size=(100, 40)) as pilot:
+        order = await incidents_listed(app, pilot)
+        grid = app.screen.query_one("#incidents", Grid)
+        grid.cursor_row = order.index("inc-seeded-0")
+        await pilot.press("enter")
+        await until(pilot, "inc-seeded-0 loaded", lambda: isinstance(app.screen, IncidentScreen)
+                    and app.screen.detail.get("id") == "inc-seeded-0")
+        first = app.screen
+        assert isinstance(first, IncidentScreen)
+        await pilot.press("escape")
+        assert not isinstance(app.screen, IncidentScreen) and first.is_mounted, "kept for the next incident"
+        grid.cursor_row = order.index("inc-seeded-1")
+        await pilot.press("enter")
+        same_page = app.screen is first  # (kept out of the assert: mypy would narrow ``first`` by it)
+        assert same_page and first.incident_id == "inc-seeded-1"
+        assert first.detail.get("id") in (None, "inc-seeded-1"), "the last incident's data went at once"
+        assert "inc-seeded-0" not in str(first.query_one("#headline", Static).render())
+        await until(pilot, "inc-seeded-1 loaded", lambda: first.detail.get("id") == "inc-seeded-1")
+        await pilot.pause(0.3)
+        assert "inc-seeded-1" in str(first.query_one("#headline", Static).render())
+        assert rows(app, "#ranking")[0][1] == first.detail["ranking"][0]["service"]
 
 
 async def test_kill_switch_pauses_and_resumes_healing_after_a_confirmation(plane: SeededPlane) -> None:

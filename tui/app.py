@@ -56,6 +56,7 @@ class HealopsApp(App[None]):
         self._poll = Coalesced(self, self._fetch, "poll")
         # incident events come in bursts (one per timeline entry): at most two list refreshes a second
         self._incidents_poll = Coalesced(self, self._fetch_incidents, "incidents", min_interval_s=0.5)
+        self._incident_screen: IncidentScreen | None = None  # one page for every incident, kept installed
 
     # -- life cycle --------------------------------------------------------------------------------
     def on_mount(self) -> None:
@@ -142,7 +143,14 @@ class HealopsApp(App[None]):
     def open_incident(self, incident_id: str) -> None:
         if self.current_mode != "incidents":
             self.switch_mode("incidents")
-        self.push_screen(IncidentScreen(incident_id))
+        page = self._incident_screen
+        if page is None:
+            page = self._incident_screen = IncidentScreen(incident_id)
+            self.install_screen(page, "incident")
+        else:
+            page.open(incident_id)
+        if page not in self.screen_stack:
+            self.push_screen(page)
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

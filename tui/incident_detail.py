@@ -41,6 +41,8 @@ class IncidentScreen(LoadingScreen):
         Binding("R", "reload", "Reload")]
 
     def __init__(self, incident_id: str) -> None:
+        """One instance serves every incident the app opens (:meth:`open`): building this page, and
+        tearing it down on the way back, were the slowest keys of the UI."""
         super().__init__()
         self.incident_id = incident_id
         self.detail: dict[str, Any] = {}
@@ -48,6 +50,25 @@ class IncidentScreen(LoadingScreen):
         self.remediations: list[dict[str, Any]] = []
         self.actions: list[dict[str, Any]] = []
         self._evidence_drawn: list[str] = []
+
+    def open(self, incident_id: str) -> None:
+        """Show ``incident_id`` from now on: the last incident's data goes at once, not when the load
+        that follows lands (and a load still in flight for it is dropped, see :meth:`load`)."""
+        if incident_id == self.incident_id:
+            return
+        self.incident_id = incident_id
+        self.detail, self.evidence, self.remediations, self.actions = {}, {}, [], []
+        self.fresh = False
+        if not self.is_mounted:
+            return
+        self.query_one("#headline", Static).update(f"loading {incident_id}…")
+        for table in ("#ranking", "#remediations", "#timeline"):
+            self.query_one(table, DataTable).clear()
+        self.query_one("#actions", Static).update("")
+        self.query_one("#traces", Static).update("")
+        self.query_one("#evidence", VerticalScroll).remove_children()
+        self._evidence_drawn = []
+        self.query_one("#detail", VerticalScroll).scroll_home(animate=False)
 
     def body(self) -> ComposeResult:
         with VerticalScroll(id="detail"):
@@ -78,7 +99,10 @@ class IncidentScreen(LoadingScreen):
             detail, evidence, (rems, actions) = await asyncio.gather(
                 client.incident(iid), client.evidence(iid), self._remediation_of(iid))
         except (Unreachable, ApiError) as exc:
-            self.query_one("#headline", Static).update(Text(f"{iid}: {exc}", style="red"))
+            if iid == self.incident_id:
+                self.query_one("#headline", Static).update(Text(f"{iid}: {exc}", style="red"))
+            return False
+        if iid != self.incident_id:  # another incident was opened while this one loaded
             return False
         self.detail, self.evidence, self.remediations, self.actions = detail, evidence, rems, actions
         return True

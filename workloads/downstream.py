@@ -11,6 +11,7 @@ failed call whose server never answered; the W3C trace context goes out in the h
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 import aiohttp
@@ -59,6 +60,17 @@ class Downstream:
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+    async def cut_off(self, peer: str, method: str, mode: str, timeout_s: float) -> None:
+        """A call that an injected dependency failure stops before it leaves: the same client span
+        (so the service graph and the traces show the failed edge as a real one would), then
+        :class:`CallFailed`, after ``timeout_s`` when the mode is a timeout."""
+        attributes = {"http.request.method": method, "peer.service": peer, "error.type": f"dependency_{mode}"}
+        with self._tracer.start_as_current_span(method, kind=SpanKind.CLIENT, attributes=attributes) as span:
+            if mode == "timeout":
+                await asyncio.sleep(timeout_s)
+            span.set_status(Status(StatusCode.ERROR, f"{peer} unreachable ({mode})"))
+        raise CallFailed(f"dependency {mode}", timed_out=mode == "timeout")
 
     async def request(self, peer: str, method: str, url: str, timeout_s: float) -> Answer:
         if self._session is None:

@@ -19,8 +19,6 @@ from dataclasses import dataclass, field
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from opentelemetry import trace
-from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from workloads.admin import admin_router
 from workloads.balancer import Balancer, NoEndpoints
@@ -72,20 +70,13 @@ async def _call(ctx: ServiceContext, client: Downstream, balancer: Balancer, cal
                 params: dict[str, str]) -> dict[str, str]:
     """Call one downstream; return who answered (service, version, instance)."""
     mode = ctx.faults.dependency_failure(call.service)
-    if mode is not None:
-        tracer = trace.get_tracer("healops.workloads")
-        with tracer.start_as_current_span(call.method, kind=SpanKind.CLIENT, attributes={
-            "peer.service": call.service, "http.request.method": call.method,
-            "error.type": f"dependency_{mode}"}) as span:
-            if mode == "timeout":
-                await asyncio.sleep(ctx.call_timeout_s)
-            span.set_status(Status(StatusCode.ERROR, f"{call.service} unreachable ({mode})"))
-        raise DownstreamError(call.service, 504 if mode == "timeout" else 503, f"dependency {mode}")
     try:
-        endpoint = balancer.pick(call.service)
-    except NoEndpoints:
-        raise DownstreamError(call.service, 503, "no live replica") from None
-    try:
+        if mode is not None:
+            await client.cut_off(call.service, call.method, mode, ctx.call_timeout_s)
+        try:
+            endpoint = balancer.pick(call.service)
+        except NoEndpoints:
+            raise DownstreamError(call.service, 503, "no live replica") from None
         answer = await client.request(call.service, call.method, endpoint.url + call.path.format(**params),
                                       ctx.call_timeout_s)
     except CallFailed as exc:

@@ -1,6 +1,9 @@
 """The self-healing loop as Prometheus metrics, next to the collector's on its ``/metrics``: what a
 Grafana dashboard (and an SRE's own alerts) need about healops itself. Read from the incident
 store and the remediation journal at scrape time, so a restarted control plane reports the same.
+Every figure is counted over everything kept, inside SQLite (GROUP BY, and JSON1 for the two times
+an incident document holds): a scrape decodes no document, and a counter does not stop rising once
+the store holds more than some number of incidents.
 
 - ``healops_incidents_active{severity}``: open or mitigating incidents now.
 - ``healops_incidents_total{state}``: incidents kept, by their current state.
@@ -13,6 +16,7 @@ store and the remediation journal at scrape time, so a restarted control plane r
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import Counter
 from collections.abc import Iterator
 from typing import get_args
@@ -26,16 +30,14 @@ from remediation.journal import ActionState, RemediationState
 
 DURATION_BUCKETS_S = (5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0)
 LAG_BUCKETS_S = (0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 30.0, 60.0)
-RECENT = 10_000  # incidents read per scrape (the newest)
 ACTION_STATES: tuple[str, ...] = get_args(ActionState)
 REMEDIATION_STATES: tuple[str, ...] = get_args(RemediationState)
 
 
 def _histogram(name: str, doc: str, values: list[float], bounds: tuple[float, ...]) -> HistogramMetricFamily:
-    cumulative, out = 0, []
+    ordered, out = sorted(values), []
     for bound in bounds:
-        cumulative = sum(1 for v in values if v <= bound)
-        out.append((repr(bound), float(cumulative)))
+        out.append((repr(bound), float(bisect_right(ordered, bound))))
     out.append(("+Inf", float(len(values))))
     return HistogramMetricFamily(name, doc, buckets=out, sum_value=float(sum(values)))
 
@@ -45,23 +47,26 @@ class LoopExposition(PromCollector):
         self.store, self.remediation = store, remediation
 
     def collect(self) -> Iterator[Metric]:
-        incidents = self.store.incidents(limit=RECENT)
+        counts = self.store.counts()
         active = GaugeMetricFamily("healops_incidents_active", "Open or mitigating incidents", labels=["severity"])
-        by_severity = Counter(i.severity for i in incidents if i.state != "resolved")
+        by_severity: Counter[str] = Counter()
+        for (state, severity), n in counts.items():
+            if state != "resolved":
+                by_severity[severity] += n
         for severity in ("critical", "warning", "info"):
             active.add_metric([severity], float(by_severity.get(severity, 0)))
         yield active
         total = CounterMetricFamily("healops_incidents", "Incidents kept, by current state", labels=["state"])
         states = Counter(dict.fromkeys(("open", "mitigating", "resolved"), 0))
-        states.update(i.state for i in incidents)
+        for (state, _), n in counts.items():
+            states[state] += n
         for state, n in sorted(states.items()):
             total.add_metric([state], float(n))
         yield total
         yield _histogram("healops_incident_duration_seconds", "Resolved incidents, opened to resolved",
-                         [i.resolved_at - i.opened_at for i in incidents if i.resolved_at], DURATION_BUCKETS_S)
-        lags = [i.opened_at - min(s.at for s in i.evidence.values()) for i in incidents if i.evidence]
+                         self.store.durations(), DURATION_BUCKETS_S)
         yield _histogram("healops_incident_detection_lag_seconds", "First signal to incident opened",
-                         [max(0.0, v) for v in lags], LAG_BUCKETS_S)
+                         [max(0.0, v) for v in self.store.detection_lags()], LAG_BUCKETS_S)
         if self.remediation is None:
             return
         journal = self.remediation.journal
@@ -69,14 +74,14 @@ class LoopExposition(PromCollector):
         # every runbook's series exists from the start (at 0), so a dashboard shows "none yet", not "no data"
         action_counts = Counter({(b.name, step.action, state): 0 for b in books for step in b.spec.steps
                                  for state in ACTION_STATES})
-        action_counts.update((a.runbook, a.action, a.state) for a in journal.actions(limit=RECENT))
+        action_counts.update(journal.action_counts())
         actions = CounterMetricFamily("healops_remediation_actions", "Remediation actions by how they ended",
                                       labels=["runbook", "action", "state"])
         for (runbook, action, state), n in sorted(action_counts.items()):
             actions.add_metric([runbook, action, state], float(n))
         yield actions
         rem_counts = Counter({(b.name, state): 0 for b in books for state in REMEDIATION_STATES})
-        rem_counts.update((r.runbook, r.state) for r in journal.remediations(limit=RECENT))
+        rem_counts.update(journal.remediation_counts())
         rems = CounterMetricFamily("healops_remediations", "Remediations by outcome", labels=["runbook", "state"])
         for (runbook, state), n in sorted(rem_counts.items()):
             rems.add_metric([runbook, state], float(n))
