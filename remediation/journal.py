@@ -72,6 +72,8 @@ RemediationState = Literal["pending", "awaiting_approval", "verifying", "verifie
                            "stopped"]
 ActionState = Literal["intended", "applied", "aborted", "refused", "error"]
 ACTIVE_STATES = ("pending", "awaiting_approval", "verifying")
+# an action that changed the platform (not a dry run): what rate limits, cooldowns and back-off count
+REAL_CHANGE = "state = 'applied' AND dry_run = 0"
 
 
 @dataclass
@@ -240,7 +242,7 @@ class Journal:
 
     def applied_since(self, since: float, service: str | None = None) -> int:
         """Real (not dry-run) changes applied since ``since``, for one service or all: rate limits."""
-        sql = "SELECT COUNT(*) FROM actions WHERE state = 'applied' AND dry_run = 0 AND applied_at >= ?"
+        sql = f"SELECT COUNT(*) FROM actions WHERE {REAL_CHANGE} AND applied_at >= ?"  # noqa: S608
         args: tuple[Any, ...] = (since,)
         if service is not None:
             sql, args = sql + " AND service = ?", (since, service)
@@ -250,12 +252,11 @@ class Journal:
         """Remediations of ``runbook`` on ``service`` that applied a real change since ``since`` (one
         however many steps it took): a back-off doubles per change made, not per attempt that was
         held, denied or dry-run."""
-        return int(self._exec("SELECT COUNT(DISTINCT remediation_id) FROM actions WHERE state = 'applied' "
-                              "AND dry_run = 0 AND runbook = ? AND service = ? AND applied_at >= ?",
-                              (runbook, service, since))[0][0])
+        return int(self._exec(f"SELECT COUNT(DISTINCT remediation_id) FROM actions WHERE {REAL_CHANGE} "  # noqa: S608
+                              "AND runbook = ? AND service = ? AND applied_at >= ?", (runbook, service, since))[0][0])
 
     def last_applied(self, service: str, runbook: str | None = None) -> float | None:
-        sql = "SELECT MAX(applied_at) FROM actions WHERE state = 'applied' AND dry_run = 0 AND service = ?"
+        sql = f"SELECT MAX(applied_at) FROM actions WHERE {REAL_CHANGE} AND service = ?"  # noqa: S608
         args: tuple[Any, ...] = (service,)
         if runbook is not None:
             sql, args = sql + " AND runbook = ?", (service, runbook)
