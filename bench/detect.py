@@ -17,7 +17,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as `python bench/...` from a clone
 
 from detectors.base import Detector
-from detectors.default import DefaultDetector
+from detectors.registry import REGISTRY, build
 from detectors.synthetic import labelled_stream
 
 
@@ -41,12 +41,13 @@ def rate(make: Callable[[], Detector], values: list[float], series: int) -> floa
     return len(xs) / (time.process_time() - t0)
 
 
-def memory_per_series(count: int = 1000) -> tuple[float, float]:
-    values, _ = labelled_stream(2000)
+def memory_per_series(name: str, count: int = 200, points: int = 3200) -> tuple[float, float]:
+    """Traced bytes per detector once each has seen ``points`` points (past every buffer's fill)."""
+    values, _ = labelled_stream(points)
     tracemalloc.start()
-    detectors = [DefaultDetector() for _ in range(count)]
+    detectors = [build(name) for _ in range(count)]
     for d in detectors:
-        for v in values[:400]:
+        for v in values:
             d.score_one({"value": v})
             d.learn_one({"value": v})
     traced = tracemalloc.get_traced_memory()[0] / count
@@ -57,17 +58,22 @@ def memory_per_series(count: int = 1000) -> tuple[float, float]:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--points", type=int, default=200_000)
+    p.add_argument("--detector", default="default", choices=sorted(REGISTRY))
     args = p.parse_args()
+
+    def make() -> Detector:
+        return build(args.detector)
+
     base, _ = labelled_stream(3000)
     values = (base * (args.points // len(base) + 1))[: args.points]
     hst_points = values[: args.points // 4]
-    single = rate(DefaultDetector, values, 1)
-    many = rate(DefaultDetector, values, 1000)
+    single = rate(make, values, 1)
+    many = rate(make, values, 1000)
     hst_single = rate(plain_hst, hst_points, 1)
     hst_many = rate(plain_hst, hst_points, 1000)
-    mem, pickled = memory_per_series()
+    mem, pickled = memory_per_series(args.detector)
     print(json.dumps({
-        "bench": "detect", "detector": "default", "points": args.points,
+        "bench": "detect", "detector": args.detector, "points": args.points,
         "points_per_s": round(single), "points_per_s_1000_series": round(many),
         "hst_points_per_s": round(hst_single), "hst_points_per_s_1000_series": round(hst_many),
         "ratio_to_hst": round(single / hst_single, 2), "ratio_to_hst_1000_series": round(many / hst_many, 2),

@@ -25,6 +25,26 @@ def value_of(x: Features) -> float | None:
     return None
 
 
+class OnValues:
+    """A univariate detector written on floats (``score(v)``, ``learn(v)``) gets river's dict contract
+    from this mixin: a missing or non-finite value scores 0 and is never learnt."""
+
+    def score(self, v: float) -> float:
+        raise NotImplementedError
+
+    def learn(self, v: float) -> None:
+        raise NotImplementedError
+
+    def score_one(self, x: Features) -> float:
+        v = value_of(x)
+        return 0.0 if v is None else self.score(v)
+
+    def learn_one(self, x: Features) -> None:
+        v = value_of(x)
+        if v is not None:
+            self.learn(v)
+
+
 def score_stream(detector: Detector, values: Iterable[float], name: str = "value") -> list[float]:
     """Score each point, then learn it: how a streaming, causal detector sees a series."""
     scores = []

@@ -1,127 +1,43 @@
 """The default detector for service series (latency percentiles, error ratio, request rate, CPU,
-memory) and for NAB: streaming, causal, O(1) per point, no per-series tuning.
+memory) and for NAB: streaming, causal, no per-series tuning.
 
-Three raw views of each point, each a z-like distance from what the series was doing:
-- level: distance of the value from an exponentially weighted mean, in EW standard deviations;
-- change: distance of the step (value minus previous) from its usual size;
-- shift: distance of a short moving mean from the long one (catches level shifts that each single
-  step hides).
-The largest view goes through :class:`~detectors.likelihood.Likelihood`, which calibrates it to
-[0, 1] against the series' own history. While the detector is alarming it learns the level only very
-slowly, so an ongoing incident does not become the new normal; and a score that is no higher than
-one of the last ``onset_window`` is halved, so an anomaly is reported at its onset rather than at
-every point it lasts (on NAB: 20.5 without the onset rule, 27.9 with it, 40.0 with the settings
-below; see BENCHMARKS.md).
+Three views, each measured on NAB (BENCHMARKS.md), the score being the highest of:
+- :class:`~detectors.range_novelty.RangeNovelty`: a value past the series' whole range so far;
+- :class:`~detectors.seasonal.SeasonalResidual` when the series has a cycle: the change from one
+  period ago, so the cycle itself is not an anomaly and a broken one is;
+- otherwise :class:`~detectors.deviation.DeviationDetector`: the distance from the recent level, step
+  size and short mean, calibrated by the anomaly likelihood.
+The deviation view keeps learning while a cycle is in use, so it is ready when the cycle goes.
 """
 
 from __future__ import annotations
 
-import math
-from collections import deque
+import copy
 from dataclasses import dataclass, field
 
-from detectors.base import Features, value_of
-from detectors.likelihood import Likelihood
+from detectors.base import OnValues
+from detectors.deviation import DeviationDetector
+from detectors.range_novelty import RangeNovelty
+from detectors.seasonal import SeasonalResidual
 
 
 @dataclass
-class _Ew:
-    """Exponentially weighted mean and variance, learnt from deviations clipped at ``clip`` standard
-    deviations (winsorised): one huge value moves them a little, a persistent new level is learnt over
-    a few hundred points as the variance widens a few per cent a step, not in a handful."""
-
-    alpha: float
-    clip: float = 4.0
-    warmup: int = 30
-    mean: float = 0.0
-    var: float = 0.0
-    n: int = 0
-
-    def z(self, x: float, floor: float) -> float:
-        if self.n < 2:
-            return 0.0
-        return abs(x - self.mean) / max(math.sqrt(self.var), floor)
-
-    def learn(self, x: float, rate: float = 1.0) -> None:
-        self.n += 1
-        a = max(self.alpha, 1.0 / self.n) * rate
-        d = x - self.mean
-        if self.n > self.warmup:
-            bound = self.clip * math.sqrt(self.var)
-            d = max(-bound, min(bound, d))
-        self.mean += a * d
-        self.var = (1 - a) * (self.var + a * d * d)
-
-
-@dataclass
-class DefaultDetector:
-    level_alpha: float = 0.003
-    change_alpha: float = 0.003
-    short: int = 8
-    alarm_level: float = 0.9
-    alarm_learning_rate: float = 0.05
-    onset_window: int = 200  # report an anomaly at its onset, damped while it merely persists (0: off)
-    likelihood: Likelihood = field(default_factory=lambda: Likelihood(short_window=1))
-    _level: _Ew = field(init=False)
-    _change: _Ew = field(init=False)
-    _prev: float | None = None
-    _window: deque[float] = field(default_factory=deque)
-    _window_sum: float = 0.0
-    _last_score: float = 0.0
-    _pending: tuple[float, float] | None = None  # (value, raw) scored but not learnt yet
-    _peaks: deque[tuple[int, float]] = field(default_factory=deque)  # decreasing maxima of recent scores
-    _t: int = 0
+class DefaultDetector(OnValues):
+    deviation: DeviationDetector = field(default_factory=DeviationDetector)
+    novelty: RangeNovelty = field(default_factory=RangeNovelty)
+    seasonal: SeasonalResidual | None = None  # None: built around a fresh copy of ``deviation``
 
     def __post_init__(self) -> None:
-        self._level = _Ew(self.level_alpha)
-        self._change = _Ew(self.change_alpha)
+        if self.seasonal is None:
+            self.seasonal = SeasonalResidual(template=copy.deepcopy(self.deviation))
 
-    def _raw(self, v: float) -> float:
-        scale = max(abs(self._level.mean) * 1e-3, 1e-9)
-        level = self._level.z(v, scale)
-        change = self._change.z(v - self._prev, scale) if self._prev is not None else 0.0
-        if len(self._window) >= self.short:
-            short_mean = (self._window_sum - self._window[0] + v) / self.short
-            shift = self._level.z(short_mean, scale) * math.sqrt(self.short)
-        else:
-            shift = 0.0
-        return math.log1p(max(level, change, shift / 2.0))
+    def score(self, v: float) -> float:
+        assert self.seasonal is not None
+        view = self.seasonal.score(v) if self.seasonal.period else self.deviation.score(v)
+        return max(self.novelty.score(v), view)
 
-    def score_one(self, x: Features) -> float:
-        v = value_of(x)
-        if v is None:
-            return 0.0
-        raw = self._raw(v)
-        score = self.likelihood.score(raw)
-        self._pending = (v, raw)
-        self._last_score = score
-        if self.onset_window and self._peaks and score <= self._peaks[0][1]:
-            return score * 0.5  # still anomalous, but already reported: not a new onset
-        return score
-
-    def learn_one(self, x: Features) -> None:
-        v = value_of(x)
-        if v is None:
-            return
-        if self._pending is None or self._pending[0] != v:
-            self.score_one(x)
-        assert self._pending is not None
-        _, raw = self._pending
-        self._pending = None
-        self.likelihood.learn(raw)
-        if self.onset_window:  # sliding-window maximum, O(1) amortised
-            self._t += 1
-            while self._peaks and self._peaks[-1][1] <= self._last_score:
-                self._peaks.pop()
-            self._peaks.append((self._t, self._last_score))
-            if self._peaks[0][0] <= self._t - self.onset_window:
-                self._peaks.popleft()
-        rate = self.alarm_learning_rate if self._last_score >= self.alarm_level else 1.0
-        self._level.learn(v, rate)
-        if self._prev is not None:
-            self._change.learn(v - self._prev, rate)
-        self._prev = v
-        self._window.append(v)
-        self._window_sum += v
-        if len(self._window) > self.short:
-            self._window_sum -= self._window.popleft()
+    def learn(self, v: float) -> None:
+        assert self.seasonal is not None
+        self.deviation.learn(v)
+        self.seasonal.learn(v)
+        self.novelty.learn(v)

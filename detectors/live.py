@@ -20,6 +20,7 @@ from collectors import names
 from collectors.replica_cpu import PROCESS_CPU_RATE, SERVICE_CPU_PER_REPLICA
 from collectors.series_store import Labels, SeriesStore
 from detectors.default import DefaultDetector
+from detectors.deviation import DeviationDetector
 from detectors.likelihood import Likelihood
 from detectors.series_watch import SeriesWatch, WatchRule
 from healops.events import Signal
@@ -60,8 +61,8 @@ STEADY_RPS = 2.0
 
 
 def live_detector() -> DefaultDetector:
-    """The default detector, undamped (the watch handles onsets) and quick to warm up."""
-    return DefaultDetector(onset_window=0, likelihood=Likelihood(short_window=1, warmup=30))
+    """The default detector, its deviation view undamped (the watch handles onsets) and quick to warm up."""
+    return DefaultDetector(DeviationDetector(onset_window=0, likelihood=Likelihood(short_window=1, warmup=30)))
 
 
 def service_of(lbls: Labels) -> str:

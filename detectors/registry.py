@@ -14,6 +14,13 @@ def _default() -> Detector:
     return DefaultDetector()
 
 
+def _deviation() -> Detector:
+    """The default detector's deviation view alone (the default before the ensemble): a baseline."""
+    from detectors.deviation import DeviationDetector
+
+    return DeviationDetector()
+
+
 def _squash(x: dict[str, float]) -> dict[str, float]:
     """Standardised values into (0, 1): HalfSpaceTrees needs features in [0, 1], and behind an online
     MinMaxScaler a never-seen extreme lands in the edge leaf beside ordinary tail points and scores
@@ -45,6 +52,7 @@ def _pyod(name: str) -> Callable[[], Detector]:
 
 REGISTRY: dict[str, Callable[[], Detector]] = {
     "default": _default,
+    "deviation": _deviation,
     "hst": _hst,
     "pyod-ecod": _pyod("ECOD"),
     "pyod-iforest": _pyod("IForest"),

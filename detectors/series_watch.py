@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from detectors.default import DefaultDetector
+from detectors.deviation import DeviationDetector
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,7 @@ class Verdict:
 @dataclass
 class SeriesWatch:
     rule: WatchRule
-    detector: DefaultDetector = field(default_factory=lambda: DefaultDetector(onset_window=0))
+    detector: DefaultDetector = field(default_factory=lambda: DefaultDetector(DeviationDetector(onset_window=0)))
     baseline: float | None = None
     firing: bool = False
     n: int = 0

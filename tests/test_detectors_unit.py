@@ -47,12 +47,12 @@ def test_an_ongoing_incident_is_not_learnt_as_normal() -> None:
         x = {"value": 100 + rng.gauss(0, 1)}
         d.score_one(x)
         d.learn_one(x)
-    mean_before = d._level.mean
+    mean_before = d.deviation._level.mean
     for _ in range(100):  # latency jumps 5x and stays there
         x = {"value": 500 + rng.gauss(0, 1)}
         d.score_one(x)
         d.learn_one(x)
-    assert d._level.mean < mean_before + 0.2 * 400, "the level must not chase the incident"
+    assert d.deviation._level.mean < mean_before + 0.2 * 400, "the level must not chase the incident"
 
 
 def test_spike_scores_high_and_normal_points_low() -> None:
