@@ -7,7 +7,10 @@ Three views, each measured on NAB (BENCHMARKS.md), the score being the highest o
   period ago, so the cycle itself is not an anomaly and a broken one is;
 - otherwise :class:`~detectors.deviation.DeviationDetector`: the distance from the recent level, step
   size and short mean, calibrated by the anomaly likelihood.
-The deviation view keeps learning while a cycle is in use, so it is ready when the cycle goes.
+The deviation view keeps learning while a cycle is in use, so it is ready when the cycle goes. The
+range does widen to take in an incident's values (a range that refused them would alarm forever after
+a lasting new level), so a second like incident is left to the other views; live scoring does not
+learn points while a watch fires (:mod:`detectors.series_watch`).
 """
 
 from __future__ import annotations
@@ -25,19 +28,16 @@ from detectors.seasonal import SeasonalResidual
 class DefaultDetector(OnValues):
     deviation: DeviationDetector = field(default_factory=DeviationDetector)
     novelty: RangeNovelty = field(default_factory=RangeNovelty)
-    seasonal: SeasonalResidual | None = None  # None: built around a fresh copy of ``deviation``
+    seasonal: SeasonalResidual = field(init=False)  # scores residuals with a fresh copy of ``deviation``
 
     def __post_init__(self) -> None:
-        if self.seasonal is None:
-            self.seasonal = SeasonalResidual(template=copy.deepcopy(self.deviation))
+        self.seasonal = SeasonalResidual(template=copy.deepcopy(self.deviation))
 
     def score(self, v: float) -> float:
-        assert self.seasonal is not None
         view = self.seasonal.score(v) if self.seasonal.period else self.deviation.score(v)
         return max(self.novelty.score(v), view)
 
     def learn(self, v: float) -> None:
-        assert self.seasonal is not None
         self.deviation.learn(v)
         self.seasonal.learn(v)
         self.novelty.learn(v)

@@ -76,7 +76,7 @@ def test_a_regular_cycle_is_not_an_anomaly_and_a_missing_one_is() -> None:
     values = _square_days(30, skip=25)
     ensemble = DefaultDetector()
     scores = _scores(ensemble, values)
-    assert ensemble.seasonal is not None and ensemble.seasonal.period == 100
+    assert ensemble.seasonal.period == 100
     regular_jumps = [scores[d * 100 + 50] for d in range(15, 25)]
     missed = max(scores[2550:2560])  # the day the jump did not come
     assert max(regular_jumps) < 0.5 < missed
@@ -90,7 +90,7 @@ def test_the_default_detector_round_trips_through_pickle_with_a_period_in_use() 
     values = _square_days(12)
     d = DefaultDetector()
     _scores(d, values)
-    assert d.seasonal is not None and d.seasonal.period == 100
+    assert d.seasonal.period == 100
     clone = pickle.loads(pickle.dumps(d))  # noqa: S301 - our own bytes
     tail = _square_days(3)
     assert _scores(clone, tail) == _scores(d, tail)
