@@ -14,12 +14,12 @@ from typing import Any
 
 import numpy as np
 
-from detectors.base import Features, value_of
+from detectors.base import OnValues
 from detectors.likelihood import Likelihood
 
 
 @dataclass
-class PyodWindow:
+class PyodWindow(OnValues):
     model_name: str = "ECOD"
     window: int = 500
     refit_every: int = 100
@@ -48,14 +48,10 @@ class PyodWindow:
         raw = float(self._model.decision_function(np.asarray([self._features(v)], dtype=float))[0])
         return raw if math.isfinite(raw) else 0.0
 
-    def score_one(self, x: Features) -> float:
-        v = value_of(x)
-        return 0.0 if v is None else self.likelihood.score(self._raw(v))
+    def score(self, v: float) -> float:
+        return self.likelihood.score(self._raw(v))
 
-    def learn_one(self, x: Features) -> None:
-        v = value_of(x)
-        if v is None:
-            return
+    def learn(self, v: float) -> None:
         self.likelihood.learn(self._raw(v))
         self._rows.append(self._features(v))
         if len(self._rows) > self.window:
