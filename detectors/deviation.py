@@ -7,7 +7,8 @@ Three raw views of each point, each a z-like distance from what the series was d
 - shift: distance of a short moving mean from the long one (catches level shifts that each single
   step hides).
 The largest view goes through :class:`~detectors.likelihood.Likelihood`, which calibrates it to
-[0, 1] against the series' own history. While the detector is alarming it learns the level only very
+[0, 1] against the series' own history, capped by :class:`~detectors.tail.TailCheck` where the series'
+own tail says such raw scores are not rare (bursty counts). While the detector is alarming it learns the level only very
 slowly, so an ongoing incident does not become the new normal; and a score that is no higher than
 one of the last ``onset_window`` is halved, so an anomaly is reported at its onset rather than at
 every point it lasts (on NAB: 20.5 without the onset rule, 27.9 with it, 40.0 with the settings
@@ -22,6 +23,7 @@ from dataclasses import dataclass, field
 
 from detectors.base import OnValues
 from detectors.likelihood import Likelihood
+from detectors.tail import TailCheck
 
 
 @dataclass
@@ -62,6 +64,7 @@ class DeviationDetector(OnValues):
     alarm_learning_rate: float = 0.05
     onset_window: int = 200  # report an anomaly at its onset, damped while it merely persists (0: off)
     likelihood: Likelihood = field(default_factory=lambda: Likelihood(short_window=1))
+    tail: TailCheck | None = field(default_factory=TailCheck)  # caps the score on bursty series (None: off)
     _level: _Ew = field(init=False)
     _change: _Ew = field(init=False)
     _prev: float | None = None
@@ -90,6 +93,8 @@ class DeviationDetector(OnValues):
     def score(self, v: float) -> float:
         raw = self._raw(v)
         score = self.likelihood.score(raw)
+        if self.tail is not None:
+            score = min(score, math.sqrt(self.tail.score(raw)))
         self._pending = (v, raw)
         self._last_score = score
         if self.onset_window and self._peaks and score <= self._peaks[0][1]:
@@ -103,6 +108,8 @@ class DeviationDetector(OnValues):
         _, raw = self._pending
         self._pending = None
         self.likelihood.learn(raw)
+        if self.tail is not None:
+            self.tail.learn(raw)
         if self.onset_window:  # sliding-window maximum, O(1) amortised
             self._t += 1
             while self._peaks and self._peaks[-1][1] <= self._last_score:
