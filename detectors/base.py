@@ -29,6 +29,8 @@ class OnValues:
     """A univariate detector written on floats (``score(v)``, ``learn(v)``) gets river's dict contract
     from this mixin: a missing or non-finite value scores 0 and is never learnt."""
 
+    __slots__ = ()  # so a slotted detector built on it stays without a per-instance dict
+
     def score(self, v: float) -> float:
         raise NotImplementedError
 

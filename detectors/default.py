@@ -24,7 +24,7 @@ from detectors.range_novelty import RangeNovelty
 from detectors.seasonal import SeasonalResidual
 
 
-@dataclass
+@dataclass(slots=True)
 class DefaultDetector(OnValues):
     deviation: DeviationDetector = field(default_factory=DeviationDetector)
     novelty: RangeNovelty = field(default_factory=RangeNovelty)
@@ -35,7 +35,8 @@ class DefaultDetector(OnValues):
 
     def score(self, v: float) -> float:
         view = self.seasonal.score(v) if self.seasonal.period else self.deviation.score(v)
-        return max(self.novelty.score(v), view)
+        novelty = self.novelty.score(v)
+        return novelty if novelty >= view else view
 
     def learn(self, v: float) -> None:
         self.deviation.learn(v)

@@ -26,7 +26,7 @@ from detectors.likelihood import Likelihood
 from detectors.tail import TailCheck
 
 
-@dataclass
+@dataclass(slots=True)
 class _Ew:
     """Exponentially weighted mean and variance, learnt from deviations clipped at ``clip`` standard
     deviations (winsorised): one huge value moves them a little, a persistent new level is learnt over
@@ -39,23 +39,29 @@ class _Ew:
     var: float = 0.0
     n: int = 0
 
+    # Hot path (every point of every series): comparisons instead of max()/min() calls, the same values.
     def z(self, x: float, floor: float) -> float:
         if self.n < 2:
             return 0.0
-        return abs(x - self.mean) / max(math.sqrt(self.var), floor)
+        sd = math.sqrt(self.var)
+        return abs(x - self.mean) / (sd if sd >= floor else floor)
 
     def learn(self, x: float, rate: float = 1.0) -> None:
-        self.n += 1
-        a = max(self.alpha, 1.0 / self.n) * rate
+        n = self.n = self.n + 1
+        inv = 1.0 / n
+        a = (self.alpha if self.alpha >= inv else inv) * rate
         d = x - self.mean
-        if self.n > self.warmup:
+        if n > self.warmup:
             bound = self.clip * math.sqrt(self.var)
-            d = max(-bound, min(bound, d))
+            if d > bound:
+                d = bound
+            elif d < -bound:
+                d = -bound
         self.mean += a * d
         self.var = (1 - a) * (self.var + a * d * d)
 
 
-@dataclass
+@dataclass(slots=True)
 class DeviationDetector(OnValues):
     level_alpha: float = 0.003
     change_alpha: float = 0.003
@@ -80,7 +86,9 @@ class DeviationDetector(OnValues):
         self._change = _Ew(self.change_alpha)
 
     def _raw(self, v: float) -> float:
-        scale = max(abs(self._level.mean) * 1e-3, 1e-9)
+        scale = abs(self._level.mean) * 1e-3
+        if scale < 1e-9:
+            scale = 1e-9
         level = self._level.z(v, scale)
         change = self._change.z(v - self._prev, scale) if self._prev is not None else 0.0
         if len(self._window) >= self.short:
@@ -88,13 +96,17 @@ class DeviationDetector(OnValues):
             shift = self._level.z(short_mean, scale) * math.sqrt(self.short)
         else:
             shift = 0.0
-        return math.log1p(max(level, change, shift / 2.0))
+        worst = level if level >= change else change
+        shift /= 2.0
+        return math.log1p(worst if worst >= shift else shift)
 
     def score(self, v: float) -> float:
         raw = self._raw(v)
         score = self.likelihood.score(raw)
         if self.tail is not None:
-            score = min(score, math.sqrt(self.tail.score(raw)))
+            cap = math.sqrt(self.tail.score(raw))
+            if cap < score:
+                score = cap
         self._pending = (v, raw)
         self._last_score = score
         if self.onset_window and self._peaks and score <= self._peaks[0][1]:

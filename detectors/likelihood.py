@@ -18,7 +18,7 @@ _EPS = 1e-10
 _LOG_EPS = math.log(_EPS)
 
 
-@dataclass
+@dataclass(slots=True)
 class Likelihood:
     long_alpha: float = 0.002  # ~500-point memory of the raw-score distribution
     short_window: int = 5
@@ -37,11 +37,13 @@ class Likelihood:
         full = len(self._recent) >= self.short_window
         total = self._recent_sum + raw - (self._recent[0] if full else 0.0)
         avg = total / (len(self._recent) + (0 if full else 1))
-        z = (avg - self._mean) / max(math.sqrt(self._var), self.min_std)
+        sd = math.sqrt(self._var)
+        z = (avg - self._mean) / (sd if sd >= self.min_std else self.min_std)
         tail = 0.5 * math.erfc(z / math.sqrt(2.0))  # P(a normal draw exceeds z)
         # On a log scale, as HTM's log-likelihood: resolution where it matters (tails of 1e-3 to 1e-10)
         # instead of every strong anomaly rounding to exactly 1.0.
-        return min(1.0, math.log(tail + _EPS) / _LOG_EPS)
+        score = math.log(tail + _EPS) / _LOG_EPS
+        return score if score < 1.0 else 1.0
 
     def learn(self, raw: float) -> None:
         self._recent.append(raw)
@@ -49,7 +51,8 @@ class Likelihood:
         if len(self._recent) > self.short_window:
             self._recent_sum -= self._recent.popleft()
         self._n += 1
-        a = max(self.long_alpha, 1.0 / self._n)
+        inv = 1.0 / self._n
+        a = self.long_alpha if self.long_alpha >= inv else inv
         delta = raw - self._mean
         self._mean += a * delta
         self._var = (1 - a) * (self._var + a * delta * delta)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from detectors.base import OnValues
 
 
-@dataclass
+@dataclass(slots=True)
 class RangeNovelty(OnValues):
     warmup: int = 150  # points before a new extreme means anything (the range must have formed)
     tau: float = 0.03

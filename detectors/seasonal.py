@@ -51,7 +51,7 @@ def find_period(values: np.ndarray, min_acf: float = 0.5) -> int:
     return int(first) + start
 
 
-@dataclass
+@dataclass(slots=True)
 class SeasonalResidual:
     """Scores ``v[t] - v[t - period]`` with a copy of ``template``, fresh at each new period and warmed
     on the history it has, so a period change does not open a blind spot."""

@@ -7,7 +7,8 @@ scores (stochastic approximation) and the mean excess over it, and models the ta
 exponential (the generalised Pareto with shape 0, as in SPOT, Siffer et al. 2017): a raw score ``r``
 past ``u`` has probability ``(1 - q) * exp(-(r - u) / mean_excess)``. It is reported on the
 likelihood's log scale (1 at a one-in-ten-billion tail). On NAB, capping the deviation view's score at
-the square root of this one took the low-FP profile from 51.3 to 57 (BENCHMARKS.md).
+the square root of this one took the default detector from 65.1 / 51.3 / 71.6 to 67.5 / 58.2 / 73.7
+(standard / low FP / low FN; BENCHMARKS.md).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 _LOG_EPS = math.log(1e-10)
 
 
-@dataclass
+@dataclass(slots=True)
 class TailCheck:
     quantile: float = 0.98
     step: float = 0.01  # how fast the quantile estimate moves, in units of the mean excess
