@@ -18,6 +18,14 @@ _EPS = 1e-10
 _LOG_EPS = math.log(_EPS)
 
 
+def log_scale(tail: float) -> float:
+    """A tail probability on HTM's log-likelihood scale: 1 at one in ten billion (or rarer), 0 at 1.
+    Resolution where it matters (tails of 1e-3 to 1e-10) instead of every strong anomaly rounding to
+    exactly 1.0; shared by every calibrator so their scores compare."""
+    score = math.log(tail + _EPS) / _LOG_EPS
+    return score if score < 1.0 else 1.0
+
+
 @dataclass(slots=True)
 class Likelihood:
     long_alpha: float = 0.002  # ~500-point memory of the raw-score distribution
@@ -39,11 +47,7 @@ class Likelihood:
         avg = total / (len(self._recent) + (0 if full else 1))
         sd = math.sqrt(self._var)
         z = (avg - self._mean) / (sd if sd >= self.min_std else self.min_std)
-        tail = 0.5 * math.erfc(z / math.sqrt(2.0))  # P(a normal draw exceeds z)
-        # On a log scale, as HTM's log-likelihood: resolution where it matters (tails of 1e-3 to 1e-10)
-        # instead of every strong anomaly rounding to exactly 1.0.
-        score = math.log(tail + _EPS) / _LOG_EPS
-        return score if score < 1.0 else 1.0
+        return log_scale(0.5 * math.erfc(z / math.sqrt(2.0)))  # P(a normal draw exceeds z)
 
     def learn(self, raw: float) -> None:
         self._recent.append(raw)

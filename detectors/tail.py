@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-_LOG_EPS = math.log(1e-10)
+from detectors.likelihood import log_scale
 
 
 @dataclass(slots=True)
@@ -36,8 +36,7 @@ class TailCheck:
             return 1.0
         if raw <= self._u:
             return 0.0
-        p = (1.0 - self.quantile) * math.exp(-(raw - self._u) / max(self._excess, 1e-3))
-        return min(1.0, math.log(p + 1e-10) / _LOG_EPS)
+        return log_scale((1.0 - self.quantile) * math.exp(-(raw - self._u) / max(self._excess, 1e-3)))
 
     def learn(self, raw: float) -> None:
         self._n += 1

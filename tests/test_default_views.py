@@ -10,6 +10,7 @@ import random
 import numpy as np
 import pytest
 
+from detectors.base import score_stream
 from detectors.default import DefaultDetector
 from detectors.deviation import DeviationDetector
 from detectors.range_novelty import RangeNovelty
@@ -64,33 +65,25 @@ def _square_days(days: int, day: int = 100, skip: int | None = None) -> list[flo
     return out
 
 
-def _scores(detector: DefaultDetector | DeviationDetector, values: list[float]) -> list[float]:
-    out: list[float] = []
-    for v in values:
-        out.append(detector.score_one({"value": v}))
-        detector.learn_one({"value": v})
-    return out
-
-
 def test_a_regular_cycle_is_not_an_anomaly_and_a_missing_one_is() -> None:
     values = _square_days(30, skip=25)
     ensemble = DefaultDetector()
-    scores = _scores(ensemble, values)
+    scores = score_stream(ensemble, values)
     assert ensemble.seasonal.period == 100
     regular_jumps = [scores[d * 100 + 50] for d in range(15, 25)]
     missed = max(scores[2550:2560])  # the day the jump did not come
     assert max(regular_jumps) < 0.5 < missed
     # the deviation view alone (undamped, as live scoring runs it) scores every jump above 0.5: its
     # tail check learns that jumps recur, but not that they come on time. Why the cycle needs its view.
-    deviation = _scores(DeviationDetector(onset_window=0), values)
+    deviation = score_stream(DeviationDetector(onset_window=0), values)
     assert min(deviation[d * 100 + 50] for d in range(15, 25)) > 0.5
 
 
 def test_the_default_detector_round_trips_through_pickle_with_a_period_in_use() -> None:
     values = _square_days(12)
     d = DefaultDetector()
-    _scores(d, values)
+    score_stream(d, values)
     assert d.seasonal.period == 100
     clone = pickle.loads(pickle.dumps(d))  # noqa: S301 - our own bytes
     tail = _square_days(3)
-    assert _scores(clone, tail) == _scores(d, tail)
+    assert score_stream(clone, tail) == score_stream(d, tail)

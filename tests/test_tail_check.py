@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import random
 
+from detectors.base import score_stream
 from detectors.deviation import DeviationDetector
 from detectors.likelihood import Likelihood
 from detectors.tail import TailCheck
@@ -39,20 +40,13 @@ def _bursty(n: int, seed: int) -> list[float]:
             for _ in range(n)]
 
 
-def _scores(detector: DeviationDetector, values: list[float]) -> list[float]:
-    out = []
-    for v in values:
-        out.append(detector.score(v))
-        detector.learn(v)
-    return out
-
-
 def test_recurring_bursts_score_lower_with_the_check_and_a_burst_past_all_of_them_still_alarms() -> None:
     values = _bursty(20_000, seed=3)
     biggest = max(values)
     values += [50.0] * 50 + [biggest * 5.0]
-    with_check = _scores(DeviationDetector(onset_window=0), values)
-    gaussian_only = _scores(DeviationDetector(onset_window=0, tail=None, likelihood=Likelihood(short_window=1)), values)
+    with_check = score_stream(DeviationDetector(onset_window=0), values)
+    gaussian_only = score_stream(
+        DeviationDetector(onset_window=0, tail=None, likelihood=Likelihood(short_window=1)), values)
     bursts = [i for i in range(5_000, 20_000) if values[i] > 100.0]
     assert len(bursts) > 20
     alarms_with = sum(with_check[i] >= 0.6 for i in bursts)
