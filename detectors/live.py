@@ -19,9 +19,6 @@ from dataclasses import dataclass, field
 from collectors import names
 from collectors.replica_cpu import PROCESS_CPU_RATE, SERVICE_CPU_PER_REPLICA
 from collectors.series_store import Labels, SeriesStore
-from detectors.default import DefaultDetector
-from detectors.deviation import DeviationDetector
-from detectors.likelihood import Likelihood
 from detectors.series_watch import SeriesWatch, WatchRule
 from healops.events import Signal
 
@@ -60,11 +57,6 @@ FORGET_AFTER_S = 600.0  # a series with no point this long is forgotten (bounded
 STEADY_RPS = 2.0
 
 
-def live_detector() -> DefaultDetector:
-    """The default detector, its deviation view undamped (the watch handles onsets) and quick to warm up."""
-    return DefaultDetector(DeviationDetector(onset_window=0, likelihood=Likelihood(short_window=1, warmup=30)))
-
-
 def service_of(lbls: Labels) -> str:
     d = dict(lbls)
     return d.get("service") or d.get("client", "")
@@ -91,7 +83,7 @@ class LiveDetection:
     def _watch(self, name: str, lbls: Labels, rule: WatchRule) -> SeriesWatch:
         w = self.watches.get((name, lbls))
         if w is None:
-            w = self.watches[(name, lbls)] = SeriesWatch(rule, live_detector())
+            w = self.watches[(name, lbls)] = SeriesWatch(rule)
         return w
 
     def _score(self, name: str, lbls: Labels, rule: WatchRule, value: float, at: float) -> Signal | None:

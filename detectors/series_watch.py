@@ -16,6 +16,7 @@ from typing import Literal
 
 from detectors.default import DefaultDetector
 from detectors.deviation import DeviationDetector
+from detectors.likelihood import Likelihood
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,13 @@ class WatchRule:
     rebaseline_after: int = 600  # points of firing after which the new level is taken as normal
 
 
+def live_detector() -> DefaultDetector:
+    """The default detector as a watch runs it: the deviation view undamped (the watch's ``need`` of
+    ``of`` handles onsets) and its likelihood warm after 30 points, not 100 (a live series is scored
+    from its first minute)."""
+    return DefaultDetector(DeviationDetector(onset_window=0, likelihood=Likelihood(short_window=1, warmup=30)))
+
+
 @dataclass
 class Verdict:
     changed: bool  # fired or cleared on this point
@@ -47,7 +55,7 @@ class Verdict:
 @dataclass
 class SeriesWatch:
     rule: WatchRule
-    detector: DefaultDetector = field(default_factory=lambda: DefaultDetector(DeviationDetector(onset_window=0)))
+    detector: DefaultDetector = field(default_factory=live_detector)
     baseline: float | None = None
     firing: bool = False
     n: int = 0

@@ -15,6 +15,7 @@ from healops.status_view import HEALTH_COLOURS
 
 BLOCKS = "▁▂▃▄▅▆▇█"
 HEALTH_STYLE = HEALTH_COLOURS  # the same colours as `healops status`
+DEFAULT_GATE = 0.6  # WatchRule.min_score, for a control plane that does not send its gate
 STATE_STYLE = {"open": "bold red", "mitigating": "yellow", "resolved": "green", "awaiting_approval": "bold magenta",
                "pending": "yellow", "verifying": "yellow", "verified": "green", "escalated": "bold red",
                "rejected": "dim", "stopped": "dim", "applied": "green", "intended": "yellow", "refused": "red",
@@ -74,11 +75,14 @@ def styled(value: str, state: str | None = None) -> Text:
     return Text(value, style=STATE_STYLE.get(state or value, ""))
 
 
-def anomaly_text(score: float | None) -> Text:
-    """The anomaly score (0..1, the detectors' likelihood) with the colour of its meaning."""
+def anomaly_text(score: float | None, gate: float | None = None, firing: int = 0) -> Text:
+    """The anomaly score (0..1, the detectors' likelihood) coloured by what the loop does with it: red
+    while a watch of the service fires, yellow from the watches' score gate (surprising, but not past
+    the practical floor or not for long enough), green below it. A score alone says little: a new
+    all-time high by a hair scores 0.5, and p99 from 31 to 38 ms can score 0.95 and page no one."""
     if score is None:
         return Text("—", style="dim")
-    style = "bold red" if score >= 0.9 else "yellow" if score >= 0.6 else "green"
+    style = "bold red" if firing else "yellow" if score >= (DEFAULT_GATE if gate is None else gate) else "green"
     return Text(f"{score:.2f}", style=style)
 
 

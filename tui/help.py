@@ -28,7 +28,9 @@ HELP = """\
 | `x` / `g` | chaos | run the highlighted experiment (pick a service) / game day |
 
 **Colours**: green healthy, yellow progressing or in progress, red degraded or failing. The anomaly
-score is the detectors' likelihood (0..1): yellow from 0.6, red from 0.9.
+score is the detectors' likelihood (0..1): red while a watch of the service fires (the loop acts on
+it), yellow from the watches' score gate (0.6: surprising, but not yet past the practical floor),
+green below.
 
 **Banner**: the control plane cannot be reached; the screen keeps its last data and the app keeps
 retrying by itself.

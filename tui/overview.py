@@ -36,8 +36,8 @@ def sort_key(by: str, row: dict[str, Any]) -> float:
     return -(value if isinstance(value, int | float) else -1.0)
 
 
-def anomaly_cell(score: float | None) -> tuple[str, str]:
-    text = fmt.anomaly_text(score)
+def anomaly_cell(row: dict[str, Any]) -> tuple[str, str]:
+    text = fmt.anomaly_text(row.get("anomaly"), row.get("anomaly_gate"), int(row.get("firing") or 0))
     return text.plain, str(text.style)
 
 
@@ -94,7 +94,7 @@ class OverviewScreen(HealopsScreen):
             ready += f" ↻{row['restarts']}"
         cells = [(name, colour), (health, colour or "white"), (ready, ""), (fmt.rate(row.get("rps")), ""),
                  (fmt.ratio(row.get("error_ratio")), ""), (fmt.millis(row.get("p99_ms")), ""),
-                 anomaly_cell(row.get("anomaly"))]
+                 anomaly_cell(row)]
         series, width = layout
         trend_style = "cyan" if health == "healthy" else colour or "cyan"
         cells += [(fmt.sparkline(row.get("series", {}).get(key, []), width), trend_style) for key in series]

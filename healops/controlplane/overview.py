@@ -35,15 +35,18 @@ def _finite(v: float) -> float | None:
     return v if math.isfinite(v) else None
 
 
-def anomaly_scores(live: LiveDetection, now: float) -> dict[str, float]:
-    """Per service, the highest latest score of its live watches that reported within ``FRESH_S``."""
-    out: dict[str, float] = {}
+def anomaly_scores(live: LiveDetection, now: float) -> dict[str, tuple[float, float]]:
+    """Per service, the highest latest score of its live watches that reported within ``FRESH_S``,
+    and the lowest score gate among them (``WatchRule.min_score``: from there a watch may fire, so the
+    TUI colours a score by what the loop would do with it, not by a fixed cut)."""
+    out: dict[str, tuple[float, float]] = {}
     for (name, lbls), watch in live.watches.items():
         last = live.last_seen(name, lbls)
         if watch.last_score is None or last is None or now - last > FRESH_S:
             continue
         service = service_of(lbls)
-        out[service] = max(out.get(service, 0.0), watch.last_score)
+        score, gate = out.get(service, (0.0, 1.0))
+        out[service] = (max(score, watch.last_score), min(gate, watch.rule.min_score))
     return out
 
 
@@ -63,7 +66,9 @@ def build_overview(snapshot: dict[str, Any], store: SeriesStore, live: LiveDetec
             "desired_replicas": svc.get("desired_replicas", 0), "live_replicas": svc.get("live_replicas", 0),
             "ready_replicas": sum(1 for r in svc.get("replicas", []) if r.get("state") == "ready"),
             "restarts": sum(int(r.get("restarts") or 0) for r in svc.get("replicas", [])),
-            "anomaly": scores.get(service), "firing": firing.get(service, 0), "series": {}}
+            "anomaly": scores[service][0] if service in scores else None,
+            "anomaly_gate": scores[service][1] if service in scores else None,
+            "firing": firing.get(service, 0), "series": {}}
         for field, metric in SERIES.items():
             found = keys[field].get(service)
             if found is None:
