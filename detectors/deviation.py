@@ -8,11 +8,11 @@ Three raw views of each point, each a z-like distance from what the series was d
   step hides).
 The largest view goes through :class:`~detectors.likelihood.Likelihood`, which calibrates it to
 [0, 1] against the series' own history, capped by :class:`~detectors.tail.TailCheck` where the
-series' own tail says such raw scores are not rare (bursty counts). While the detector is alarming
-it learns the level only very slowly, so an ongoing incident does not become the new normal; and a
-score that is no higher than one of the last ``onset_window`` is halved, so an anomaly is reported
-at its onset rather than at every point it lasts (on NAB: 20.5 without the onset rule, 27.9 with
-it, 40.0 with the settings below; see BENCHMARKS.md).
+series' own tail says such raw scores are not rare (bursty counts, a spike that recurs daily). While
+the detector is alarming it learns the level only very slowly, so an ongoing incident does not
+become the new normal; and a score that is no higher than one of the last ``onset_window`` is
+halved, so an anomaly is reported at its onset rather than at every point it lasts (on NAB: 20.5
+without the onset rule, 27.9 with it, 40.0 with the settings below; see BENCHMARKS.md).
 """
 
 from __future__ import annotations
