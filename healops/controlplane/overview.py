@@ -61,14 +61,13 @@ def build_overview(snapshot: dict[str, Any], store: SeriesStore, live: LiveDetec
     names_seen = list(snapshot.get("services", {})) + sorted(set(keys["rps"]) - set(snapshot.get("services", {})))
     for service in names_seen:
         svc = snapshot.get("services", {}).get(service, {})
+        anomaly, gate = scores.get(service, (None, None))
         row: dict[str, Any] = {
             "health": svc.get("health", "unknown"), "version": svc.get("version"),
             "desired_replicas": svc.get("desired_replicas", 0), "live_replicas": svc.get("live_replicas", 0),
             "ready_replicas": sum(1 for r in svc.get("replicas", []) if r.get("state") == "ready"),
             "restarts": sum(int(r.get("restarts") or 0) for r in svc.get("replicas", [])),
-            "anomaly": scores[service][0] if service in scores else None,
-            "anomaly_gate": scores[service][1] if service in scores else None,
-            "firing": firing.get(service, 0), "series": {}}
+            "anomaly": anomaly, "anomaly_gate": gate, "firing": firing.get(service, 0), "series": {}}
         for field, metric in SERIES.items():
             found = keys[field].get(service)
             if found is None:
