@@ -1,8 +1,10 @@
 """The default detector for service series (latency percentiles, error ratio, request rate, CPU,
 memory) and for NAB: streaming, causal, no per-series tuning.
 
-Three views, each measured on NAB (BENCHMARKS.md), the score being the highest of:
+Four views, each measured on NAB (BENCHMARKS.md), the score being the highest of:
 - :class:`~detectors.range_novelty.RangeNovelty`: a value past the series' whole range so far;
+- :class:`~detectors.gap_novelty.GapNovelty`: a value far from every value of the last few thousand
+  points, mid-range too (a level the series has not been at lately);
 - :class:`~detectors.seasonal.SeasonalResidual` when the series has a cycle: the change from one
   period ago, so the cycle itself is not an anomaly and a broken one is;
 - otherwise :class:`~detectors.deviation.DeviationDetector`: the distance from the recent level, step
@@ -20,6 +22,7 @@ from dataclasses import dataclass, field
 
 from detectors.base import OnValues
 from detectors.deviation import DeviationDetector
+from detectors.gap_novelty import GapNovelty
 from detectors.range_novelty import RangeNovelty
 from detectors.seasonal import SeasonalResidual
 
@@ -28,6 +31,7 @@ from detectors.seasonal import SeasonalResidual
 class DefaultDetector(OnValues):
     deviation: DeviationDetector = field(default_factory=DeviationDetector)
     novelty: RangeNovelty = field(default_factory=RangeNovelty)
+    gap: GapNovelty = field(default_factory=GapNovelty)
     seasonal: SeasonalResidual = field(init=False)  # scores residuals with a fresh copy of ``deviation``
 
     def __post_init__(self) -> None:
@@ -36,9 +40,13 @@ class DefaultDetector(OnValues):
     def score(self, v: float) -> float:
         view = self.seasonal.score(v) if self.seasonal.period else self.deviation.score(v)
         novelty = self.novelty.score(v)
-        return novelty if novelty >= view else view
+        if novelty > view:
+            view = novelty
+        gap = self.gap.score(v)
+        return gap if gap > view else view
 
     def learn(self, v: float) -> None:
         self.deviation.learn(v)
         self.seasonal.learn(v)
         self.novelty.learn(v)
+        self.gap.learn(v)

@@ -9,10 +9,13 @@ import random
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from detectors.base import score_stream
 from detectors.default import DefaultDetector
 from detectors.deviation import DeviationDetector
+from detectors.gap_novelty import GapNovelty
 from detectors.range_novelty import RangeNovelty
 from detectors.seasonal import SeasonalResidual, find_period
 
@@ -89,3 +92,57 @@ def test_the_default_detector_round_trips_through_pickle_with_a_period_in_use() 
     clone = pickle.loads(pickle.dumps(d))  # noqa: S301 - our own bytes
     tail = _square_days(3)
     assert score_stream(clone, tail) == score_stream(d, tail)
+
+
+def _two_bands(n: int, rng: random.Random) -> list[float]:
+    """A series that sits at 10 or at 150 (idle and busy), never in between."""
+    return [(150.0 if (i // 50) % 2 else 10.0) + rng.gauss(0, 1) for i in range(n)]
+
+
+def test_gap_novelty_scores_a_level_far_from_every_recent_value_inside_the_range_too() -> None:
+    rng = random.Random(3)
+    g = GapNovelty(warmup=300)
+    values = _two_bands(400, rng)
+    for v in values[:299]:
+        g.learn(v)
+    assert g.score(80.0) == 0.0  # not warm yet
+    for v in values[299:]:
+        g.learn(v)
+    assert g.score(10.5) == 0.0 and g.score(149.0) == 0.0  # where the series has been
+    assert g.score(80.0) > 0.9  # halfway between its two bands: inside the range, yet new
+    assert 0.5 < g.score(30.0) < g.score(50.0) < g.score(80.0)  # grows with the distance
+    g.learn(80.0)
+    assert g.score(80.5) == 0.0  # a level that stays is reported at its onset only
+
+
+def test_gap_novelty_forgets_what_it_has_not_seen_for_its_memory_and_stays_bounded() -> None:
+    g = GapNovelty(memory=500, warmup=100)
+    for i in range(500):
+        g.learn(100.0 if i < 50 else float(i % 10))  # 100 only in the first 50 points
+    assert g.score(99.0) == 0.0  # still remembered
+    for i in range(2000):
+        g.learn(float(i % 10))
+    assert len(g._sorted) == len(g._ring) == 500
+    assert list(g._sorted) == sorted(g._ring)
+    assert g.score(99.0) > 0.9  # the range still spans it, but the series has not been there lately
+
+
+def test_the_ensemble_reports_a_mid_range_level_that_the_other_views_call_ordinary() -> None:
+    rng = random.Random(5)
+    ensemble = DefaultDetector()
+    score_stream(ensemble, _two_bands(3000, rng))
+    assert ensemble.novelty.score(80.0) == 0.0  # inside the range
+    assert ensemble.score(80.0) == ensemble.gap.score(80.0) > 0.9
+
+
+@given(st.lists(st.tuples(st.integers(-5, 5), st.booleans()), max_size=300))
+@settings(max_examples=150, deadline=None)
+def test_gap_novelty_keeps_its_recent_values_sorted_whether_or_not_each_was_scored_first(
+    steps: list[tuple[int, bool]],
+) -> None:
+    g = GapNovelty(memory=7, warmup=3)
+    for value, scored in steps:  # few distinct values: ties and evictions of equal values are common
+        if scored:
+            g.score(float(value))
+        g.learn(float(value))
+    assert list(g._sorted) == sorted(g._ring) == sorted(float(v) for v, _ in steps[-7:])
