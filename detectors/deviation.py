@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 from detectors.base import OnValues
 from detectors.likelihood import Likelihood
+from detectors.onset import OnsetDamper
 from detectors.tail import TailCheck
 
 
@@ -78,12 +79,12 @@ class DeviationDetector(OnValues):
     _window_sum: float = 0.0
     _last_score: float = 0.0
     _pending: tuple[float, float] | None = None  # (value, raw) scored but not learnt yet
-    _peaks: deque[tuple[int, float]] = field(default_factory=deque)  # decreasing maxima of recent scores
-    _t: int = 0
+    _onset: OnsetDamper = field(init=False)
 
     def __post_init__(self) -> None:
         self._level = _Ew(self.level_alpha)
         self._change = _Ew(self.change_alpha)
+        self._onset = OnsetDamper(self.onset_window)
 
     def _raw(self, v: float) -> float:
         scale = abs(self._level.mean) * 1e-3
@@ -109,9 +110,7 @@ class DeviationDetector(OnValues):
                 score = cap
         self._pending = (v, raw)
         self._last_score = score
-        if self.onset_window and self._peaks and score <= self._peaks[0][1]:
-            return score * 0.5  # still anomalous, but already reported: not a new onset
-        return score
+        return self._onset.damp(score)
 
     def learn(self, v: float) -> None:
         if self._pending is None or self._pending[0] != v:
@@ -122,13 +121,7 @@ class DeviationDetector(OnValues):
         self.likelihood.learn(raw)
         if self.tail is not None:
             self.tail.learn(raw)
-        if self.onset_window:  # sliding-window maximum, O(1) amortised
-            self._t += 1
-            while self._peaks and self._peaks[-1][1] <= self._last_score:
-                self._peaks.pop()
-            self._peaks.append((self._t, self._last_score))
-            if self._peaks[0][0] <= self._t - self.onset_window:
-                self._peaks.popleft()
+        self._onset.push(self._last_score)
         rate = self.alarm_learning_rate if self._last_score >= self.alarm_level else 1.0
         self._level.learn(v, rate)
         if self._prev is not None:

@@ -38,10 +38,11 @@ class WatchRule:
 
 
 def live_detector() -> DefaultDetector:
-    """The default detector as a watch runs it: the deviation view undamped (the watch's ``need`` of
-    ``of`` handles onsets) and its likelihood warm after 30 points, not 100 (a live series is scored
-    from its first minute)."""
-    return DefaultDetector(DeviationDetector(onset_window=0, likelihood=Likelihood(short_window=1, warmup=30)))
+    """The default detector as a watch runs it: undamped, the ensemble and its deviation view alike (the
+    watch's ``need`` of ``of`` must see an anomaly last), and the likelihood warm after 30 points, not
+    100 (a live series is scored from its first minute)."""
+    deviation = DeviationDetector(onset_window=0, likelihood=Likelihood(short_window=1, warmup=30))
+    return DefaultDetector(deviation, onset_window=0)
 
 
 @dataclass

@@ -18,6 +18,7 @@ from detectors.deviation import DeviationDetector
 from detectors.gap_novelty import GapNovelty
 from detectors.range_novelty import RangeNovelty
 from detectors.seasonal import SeasonalResidual, find_period
+from detectors.series_watch import live_detector
 
 
 def test_range_novelty_scores_only_values_past_the_range_and_grows_with_the_distance() -> None:
@@ -146,3 +147,21 @@ def test_gap_novelty_keeps_its_recent_values_sorted_whether_or_not_each_was_scor
             g.score(float(value))
         g.learn(float(value))
     assert list(g._sorted) == sorted(g._ring) == sorted(float(v) for v, _ in steps[-7:])
+
+
+def test_the_ensemble_reports_an_alarm_once_unless_it_grows_and_live_watches_see_it_last() -> None:
+    rng = random.Random(9)
+    calm = [10.0 + rng.gauss(0, 0.5) for _ in range(400)]
+    ensemble, live = DefaultDetector(), live_detector()
+    score_stream(ensemble, calm)
+    score_stream(live, calm)
+    first = ensemble.score_one({"value": 30.0})
+    ensemble.learn_one({"value": 30.0})
+    assert first > 0.9  # a new extreme far past the range
+    echo = ensemble.score_one({"value": 40.0})  # further still, but its undamped score is no higher
+    assert echo == pytest.approx(0.5 * ensemble._last[1]) and echo < 0.53 < first  # type: ignore[index]
+    live_scores = score_stream(live, [30.0, 40.0])
+    assert min(live_scores) > 0.9  # undamped: the watch's need of of can count both points
+    for v in calm[:30]:
+        ensemble.learn_one({"value": v})
+    assert ensemble.score_one({"value": 60.0}) > 0.9  # past the window, an alarm is news again
