@@ -56,6 +56,8 @@ def best_normalized(parts: Sequence[FileGains], profile: Profile) -> float:
     scores = np.concatenate([p.scores for p in parts])
     gains = np.concatenate([p.gains for p in parts])
     windows = sum(p.windows for p in parts)
+    if not windows:
+        raise ValueError("no labelled window in these files: NAB's normalisation is undefined")
     order = np.argsort(-scores, kind="stable")
     ranked = scores[order]
     running = np.cumsum(gains[order])

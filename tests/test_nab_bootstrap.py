@@ -41,6 +41,13 @@ def test_the_published_order_holds_on_most_resampled_corpora(nab_corpus: NabCorp
     assert standard.a_low < standard.a < standard.a_high
 
 
+def test_files_without_a_window_cannot_be_normalised(nab_corpus: NabCorpus) -> None:
+    quiet = [f for f in nab_corpus.files if not f.windows]
+    profile = nab_corpus.profiles["standard"]
+    with pytest.raises(ValueError, match="no labelled window"):
+        best_normalized([file_gains(f, [0.0] * len(f.values), profile) for f in quiet], profile)
+
+
 def test_results_written_by_bench_nab_read_back(nab_corpus: NabCorpus, tmp_path: Path) -> None:
     f = nab_corpus.files[0]
     scores = [round(i / len(f.values), 6) for i in range(len(f.values))]
