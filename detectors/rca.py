@@ -74,20 +74,33 @@ def _iqr(values: list[float]) -> float:
     return q[2] - q[0]
 
 
+def _calmer_half(values: list[float]) -> list[float]:
+    """The half of the baseline with the lower mean: a baseline that an earlier incident's burst in
+    the other half does not inflate, in level or spread (back-to-back faults: the last one's errors
+    hid this one's, seen in the fault matrix as a dependency failure on the gateway ranked sixth)."""
+    half = len(values) // 2
+    first, second = values[:half], values[half:]
+    return first if statistics.fmean(first) < statistics.fmean(second) else second
+
+
 def shift(service: str, metric: str, points: Points, start: float, baseline_s: float = 120.0,
           end: float = math.inf) -> MetricShift | None:
     """Robust z of a metric's level after ``start`` against the ``baseline_s`` before it; upward
     moves only (every kind we rank is bad when it rises)."""
-    before = [v for t, v in points if start - baseline_s <= t < start and math.isfinite(v)]
+    before = [v for t, v in sorted(p for p in points if start - baseline_s <= p[0] < start) if math.isfinite(v)]
     after = [v for t, v in points if start <= t <= end and math.isfinite(v)]
     if len(before) < 3 or not after:
         return None
     kind = kind_of(metric)
     # Errors are compared as means: a per-step error ratio at a few requests a second is mostly 0 even
     # under a 20 % error burst, so its median stays 0 and hides the burst (seen in a game day: an 8 s
-    # burst on healthcare was not ranked at all). Latency and resources keep BARO's median.
-    level = statistics.fmean if kind == "errors" else statistics.median
-    b, a = level(before), level(after)
+    # burst on healthcare was not ranked at all); the baseline is the calmer half's mean. Latency and
+    # resources keep BARO's median.
+    if kind == "errors":
+        before = _calmer_half(before)
+        b, a = statistics.fmean(before), statistics.fmean(after)
+    else:
+        b, a = statistics.median(before), statistics.median(after)
     spread = max(_iqr(before), FLOOR[kind], abs(b) * 0.01)
     return MetricShift(service, metric, kind, (a - b) / spread, b, a)
 
