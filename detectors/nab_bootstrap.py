@@ -63,7 +63,7 @@ def best_normalized(parts: Sequence[FileGains], profile: Profile) -> float:
     running = np.cumsum(gains[order])
     ends = np.append(np.flatnonzero(np.diff(ranked)), len(ranked) - 1)  # last row of each distinct score
     null = -windows * profile.fn_weight
-    raw = null + max(0.0, float(running[ends].max()) if len(ends) else 0.0)  # above every score: no detection
+    raw = null + max(0.0, float(running[ends].max()))  # 0: a threshold above every score, no detection
     return 100.0 * (raw - null) / (windows * profile.tp_weight - null)
 
 

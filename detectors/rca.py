@@ -74,10 +74,12 @@ def _iqr(values: list[float]) -> float:
     return q[2] - q[0]
 
 
-def _calmer_half(values: list[float]) -> list[float]:
-    """The half of the baseline with the lower mean: a baseline that an earlier incident's burst in
-    the other half does not inflate, in level or spread (back-to-back faults: the last one's errors
-    hid this one's, seen in the fault matrix as a dependency failure on the gateway ranked sixth)."""
+def _calmer_half(points: Points) -> list[float]:
+    """The values of the baseline's half (by time) with the lower mean: a baseline that an earlier
+    incident's burst in the other half does not inflate, in level or spread (back-to-back faults: the
+    last one's errors hid this one's, seen in the fault matrix as a dependency failure on the gateway
+    ranked sixth). Sorted here because recorded CSVs need not be in time order."""
+    values = [v for _, v in sorted(points, key=lambda p: p[0])]
     half = len(values) // 2
     first, second = values[:half], values[half:]
     return first if statistics.fmean(first) < statistics.fmean(second) else second
@@ -87,7 +89,8 @@ def shift(service: str, metric: str, points: Points, start: float, baseline_s: f
           end: float = math.inf) -> MetricShift | None:
     """Robust z of a metric's level after ``start`` against the ``baseline_s`` before it; upward
     moves only (every kind we rank is bad when it rises)."""
-    before = [v for t, v in sorted(p for p in points if start - baseline_s <= p[0] < start) if math.isfinite(v)]
+    baseline = [(t, v) for t, v in points if start - baseline_s <= t < start and math.isfinite(v)]
+    before = [v for _, v in baseline]
     after = [v for t, v in points if start <= t <= end and math.isfinite(v)]
     if len(before) < 3 or not after:
         return None
@@ -97,7 +100,7 @@ def shift(service: str, metric: str, points: Points, start: float, baseline_s: f
     # burst on healthcare was not ranked at all); the baseline is the calmer half's mean. Latency and
     # resources keep BARO's median.
     if kind == "errors":
-        before = _calmer_half(before)
+        before = _calmer_half(baseline)
         b, a = statistics.fmean(before), statistics.fmean(after)
     else:
         b, a = statistics.median(before), statistics.median(after)
