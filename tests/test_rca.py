@@ -7,9 +7,10 @@ import json
 import random
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
-from detectors.rca import Points, kind_of, rank
+from detectors.rca import Points, kind_of, rank, shift
 from healops.cli import app
 from healops.events import RankedService
 
@@ -119,4 +120,6 @@ def test_an_earlier_burst_in_the_baseline_does_not_hide_the_next_fault() -> None
                                          for t, v in m[service]["red.error_ratio"]]
     r = rank(m, GRAPH, T0)
     assert top(r)[0] == "gateway", r
-    assert "red.error_ratio" in r[0].reason and "0.08" in r[0].reason
+    assert "red.error_ratio" in r[0].reason
+    moved = shift("gateway", "red.error_ratio", m["gateway"]["red.error_ratio"], T0)
+    assert moved is not None and moved.before < 0.01 and moved.after == pytest.approx(0.08, abs=0.005), moved
