@@ -41,7 +41,7 @@ class DefaultDetector(OnValues):
     onset_window: int = 30  # points an alarm is not repeated unless it grows (0: off, as live watches run it)
     seasonal: SeasonalResidual = field(init=False)  # scores residuals with a fresh copy of ``deviation``
     _onset: OnsetDamper = field(init=False)
-    _last: tuple[float, float] | None = None  # the last scored value and its undamped score
+    _last: tuple[float, float] | None = None  # the last scored value and its undamped score (onsets only)
 
     def __post_init__(self) -> None:
         self.seasonal = SeasonalResidual(template=copy.deepcopy(self.deviation))
@@ -55,6 +55,8 @@ class DefaultDetector(OnValues):
         gap = self.gap.score(v)
         if gap > view:
             view = gap
+        if not self.onset_window:
+            return view  # live watches: nothing to damp, nothing to remember
         self._last = (v, view)
         return self._onset.damp(view)
 

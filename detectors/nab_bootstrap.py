@@ -9,8 +9,8 @@ NAB; that is what a re-measurement on other data can expect, not a guarantee.
 
 The threshold search is NAB's (:func:`~detectors.nab_scorer.scores_by_threshold`) reorganised so
 a resample costs one sort: a row's contribution to the raw score once the threshold reaches it
-(its sweep outside windows; inside a window, how much it raises the window's best detection)
-depends only on the rows of its own file, so it is computed once per file.
+(:func:`~detectors.nab_scorer.row_gains`) depends only on the rows of its own file, so it is
+computed once per file.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from detectors.nab_corpus import NabCorpus, NabFile, Profile
-from detectors.nab_scorer import OUTSIDE, PROBATIONARY, sweep_rows
+from detectors.nab_scorer import PROBATIONARY, row_gains, sweep_rows
 
 
 @dataclass(frozen=True)
@@ -38,17 +38,7 @@ class FileGains:
 def file_gains(file: NabFile, scores: Sequence[float], profile: Profile) -> FileGains:
     rows = sorted((r for r in sweep_rows(file, scores, profile) if r.window != PROBATIONARY),
                   key=lambda r: r.score, reverse=True)
-    gains = np.zeros(len(rows))
-    best: dict[int, float] = {}
-    for i, r in enumerate(rows):
-        if r.window == OUTSIDE:
-            gains[i] = r.sweep
-            continue
-        before = best.get(r.window, -profile.fn_weight)
-        if r.sweep > before:
-            gains[i] = r.sweep - before
-            best[r.window] = r.sweep
-    return FileGains(np.array([r.score for r in rows]), gains, len(file.windows))
+    return FileGains(np.array([r.score for r in rows]), np.array(row_gains(rows, profile)), len(file.windows))
 
 
 def best_normalized(parts: Sequence[FileGains], profile: Profile) -> float:

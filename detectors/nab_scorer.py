@@ -106,32 +106,47 @@ class ThresholdScore:
     tn: int
 
 
+def row_gains(ranked: Sequence[Row], profile: Profile) -> list[float]:
+    """What each row, highest score first, adds to the raw score once the threshold comes down to it:
+    outside windows its sweep (a false positive's penalty); inside one, how much it raises the
+    window's best detection so far (a window starts at ``-fn_weight``, a miss), since NAB counts only
+    the earliest detection a window gets."""
+    best: dict[int, float] = {}
+    gains = []
+    for r in ranked:
+        if r.window == OUTSIDE:
+            gains.append(r.sweep)
+            continue
+        before = best.get(r.window, -profile.fn_weight)
+        if r.sweep > before:
+            best[r.window] = r.sweep
+            gains.append(r.sweep - before)
+        else:
+            gains.append(0.0)
+    return gains
+
+
 def scores_by_threshold(rows: list[Row], profile: Profile) -> list[ThresholdScore]:
     """NAB's ``calcScoreByThreshold``: the raw score at every distinct anomaly score, highest first;
     the entry for threshold t counts every row with score >= t as a detection."""
     scorable = sorted((r for r in rows if r.window != PROBATIONARY), key=lambda r: r.score, reverse=True)
     windows = {r.window for r in scorable if r.window != OUTSIDE}
-    best = dict.fromkeys(windows, -profile.fn_weight)
-    fp_sum = 0.0
+    raw = -profile.fn_weight * len(windows)  # nothing detected: every window missed
     tn = sum(1 for r in scorable if r.window == OUTSIDE)
     fn = len(scorable) - tn
     tp = fp = 0
     out = []
     current = 1.1
-    window_total = sum(best.values())
-    for r in scorable:
+    for r, gain in zip(scorable, row_gains(scorable, profile), strict=True):
         if r.score != current:
-            out.append(ThresholdScore(current, fp_sum + window_total, tp, fp, fn, tn))
+            out.append(ThresholdScore(current, raw, tp, fp, fn, tn))
             current = r.score
         if r.window == OUTSIDE:
             fp, tn = fp + 1, tn - 1
-            fp_sum += r.sweep
         else:
             tp, fn = tp + 1, fn - 1
-            if r.sweep > best[r.window]:
-                window_total += r.sweep - best[r.window]
-                best[r.window] = r.sweep
-    out.append(ThresholdScore(current, fp_sum + window_total, tp, fp, fn, tn))
+        raw += gain
+    out.append(ThresholdScore(current, raw, tp, fp, fn, tn))
     return out
 
 

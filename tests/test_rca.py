@@ -28,7 +28,7 @@ def platform(rng: random.Random, changes: dict[tuple[str, str], float]) -> dict[
             "red.requests_per_s": 5.0}
     sd = {"red.latency_p99_ms": 4.0, "red.error_ratio": 0.002, "otel.process.memory.usage": 1e6,
           "red.requests_per_s": 1.0}
-    services = {s for e in GRAPH for s in e}
+    services = sorted({s for e in GRAPH for s in e})  # sorted: the noise must not depend on the hash seed
     return {s: {m: series(rng, b, changes.get((s, m), b), sd[m]) for m, b in base.items()} for s in services}
 
 
