@@ -72,6 +72,7 @@ class DeviationDetector(OnValues):
     onset_window: int = 200  # report an anomaly at its onset, damped while it merely persists (0: off)
     likelihood: Likelihood = field(default_factory=lambda: Likelihood(short_window=1))
     tail: TailCheck | None = field(default_factory=TailCheck)  # caps the score on bursty series (None: off)
+    tail_power: float = 0.4  # the cap is the tail check's score to this power (BENCHMARKS.md: 0.33-0.55)
     _level: _Ew = field(init=False)
     _change: _Ew = field(init=False)
     _prev: float | None = None
@@ -105,7 +106,7 @@ class DeviationDetector(OnValues):
         raw = self._raw(v)
         score = self.likelihood.score(raw)
         if self.tail is not None:
-            cap = math.sqrt(self.tail.score(raw))
+            cap = self.tail.score(raw) ** self.tail_power
             if cap < score:
                 score = cap
         self._pending = (v, raw)

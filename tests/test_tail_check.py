@@ -70,7 +70,8 @@ def test_a_spike_that_recurs_at_the_same_height_stops_alarming_and_a_higher_one_
     scores = score_stream(detector, values)
     daily = [scores[i] for i in range(144, len(values), 288)]
     assert min(daily[:3]) >= 0.6  # the first days: nothing like it yet, so it is news
-    assert max(daily[-4:]) < 0.53  # the NAB threshold: by now it is the job, not an incident
+    # under the live watches' gate and NAB's chosen threshold (0.604): by now it is the job, not an incident
+    assert max(daily[-4:]) < 0.6
     assert scores[-20] >= 0.6
     fitted_only = score_stream(DeviationDetector(onset_window=0, tail=TailCheck(horizon=0)), values)
     # the fitted tail alone never learns it: the many small exceedances set its scale
