@@ -61,6 +61,7 @@ class SeasonalResidual:
     every: int = 250
     min_points: int = 600
     min_acf: float = 0.5
+    keep_within: float = 0.05  # a new estimate this close to the period in use (a share of it) keeps it
     period: int = 0
     inner: DeviationDetector | None = None
     n: int = 0
@@ -104,6 +105,8 @@ class SeasonalResidual:
         period = find_period(values, self.min_acf)
         if period == self.period:
             return
+        if period and self.period and abs(period - self.period) <= self.keep_within * self.period:
+            return  # a noisy cycle's peak moves a few lags between estimates, and each change replays history
         self.period = period
         self.inner = None
         if period:
