@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -25,11 +26,40 @@ from workloads.desired_state import DesiredStateRepo
 T = TypeVar("T")
 
 
+_EPHEMERAL = Path("/proc/sys/net/ipv4/ip_local_port_range")
+_handed_out: set[int] = set()
+
+
+def ephemeral_low() -> int:
+    """The lowest port the kernel hands out for outgoing connections (Linux; 32768 elsewhere)."""
+    try:
+        return int(_EPHEMERAL.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
+    """A loopback port free now and *below the kernel's ephemeral range*, for a process about to be
+    started. A port from ``bind(0)`` is an ephemeral one: released here, the kernel may give it to an
+    outgoing connection of the platform being started (a replica's keep-alive to the collector)
+    before the server binds it, and a keep-alive holds it for good. CI saw exactly that: the control
+    plane's port taken, 33 platform tests erroring. Ports already handed out by this process are
+    skipped, so one start never gets the same port twice."""
+    low = ephemeral_low()
+    first = 20000 if low > 21000 else 1024
+    rng = random.Random()
+    for _ in range(500):
+        port = rng.randrange(first, low)
+        if port in _handed_out:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
         return port
+    raise RuntimeError(f"no free loopback port in {first}-{low - 1}")
 
 
 def http_ok(url: str, timeout_s: float = 1.0) -> bool:

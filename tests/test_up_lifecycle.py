@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +13,7 @@ from pathlib import Path
 import httpx
 import psutil
 
-from healops.harness import PlatformProcess, wait_until
+from healops.harness import PlatformProcess, ephemeral_low, free_port, wait_until
 
 
 def alive(pids: set[int]) -> set[int]:
@@ -55,3 +56,14 @@ def test_status_without_a_token_is_refused(platform: PlatformProcess) -> None:
                      ).status_code == 401
     assert httpx.get(f"{platform.control_url}/v1/health").status_code == 200
     assert httpx.get(f"{platform.control_url}/v1/status", headers=platform.api_headers).status_code == 200
+
+
+def test_free_ports_are_below_the_ephemeral_range_distinct_and_bindable() -> None:
+    # a port from bind(0) is ephemeral: an outgoing connection of the platform being started could
+    # take it before the server binds it (CI: the control plane's port held by a keep-alive)
+    ports = [free_port() for _ in range(50)]
+    assert len(set(ports)) == 50
+    assert all(p < ephemeral_low() for p in ports)
+    for port in ports[:5]:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", port))
