@@ -130,8 +130,14 @@ class PlatformProcess:
                 [sys.executable, "-m", "healops.cli", "up", "--headless", "--rps", str(self.rps),
                  "--replicas", str(self.replicas)], env=env, stdout=out, stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL)
-        wait_until(self.all_ready, ready_timeout_s, 0.5, "every service to be ready")
-        wait_until(lambda: http_ok(f"{self.control_url}/v1/health"), 60, 0.2, "the control plane to answer")
+        try:
+            wait_until(self.all_ready, ready_timeout_s, 0.5, "every service to be ready")
+            wait_until(lambda: http_ok(f"{self.control_url}/v1/health"), 60, 0.2, "the control plane to answer")
+        except BaseException:
+            # a fixture whose setup raised is never torn down: stop the platform here, or its
+            # processes outlive the run (a failed CI start left ten behind)
+            self.stop()
+            raise
         return self
 
     def snapshot(self) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import psutil
+import pytest
 
 from healops.harness import PlatformProcess, ephemeral_low, free_port, wait_until
 
@@ -67,3 +68,11 @@ def test_free_ports_are_below_the_ephemeral_range_distinct_and_bindable() -> Non
     for port in ports[:5]:
         with socket.socket() as s:
             s.bind(("127.0.0.1", port))
+
+
+def test_a_start_that_times_out_leaves_no_process_behind(tmp_path: Path) -> None:
+    plat = PlatformProcess(tmp_path, rps=0, replicas=1)
+    with pytest.raises(TimeoutError):
+        plat.start(ready_timeout_s=0.5)  # services cannot all be ready this soon
+    assert plat.proc is not None and plat.proc.poll() is not None
+    assert not [p for p in psutil.process_iter(["cmdline"]) if str(tmp_path) in " ".join(p.info["cmdline"] or [])]
