@@ -72,7 +72,7 @@ class DeviationDetector(OnValues):
     onset_window: int = 200  # report an anomaly at its onset, damped while it merely persists (0: off)
     likelihood: Likelihood = field(default_factory=lambda: Likelihood(short_window=1))
     tail: TailCheck | None = field(default_factory=TailCheck)  # caps the score on bursty series (None: off)
-    tail_power: float = 0.4  # the cap is the tail check's score to this power (BENCHMARKS.md: 0.33-0.55)
+    tail_power: float = 0.4  # the cap is the tail check's score to this power (BENCHMARKS.md: grid 0.33-0.60)
     _level: _Ew = field(init=False)
     _change: _Ew = field(init=False)
     _prev: float | None = None

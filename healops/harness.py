@@ -41,9 +41,9 @@ def ephemeral_low() -> int:
 def free_port() -> int:
     """A loopback port free now and *below the kernel's ephemeral range*, for a process about to be
     started. A port from ``bind(0)`` is an ephemeral one: released here, the kernel may give it to an
-    outgoing connection of the platform being started (a replica's keep-alive to the collector)
-    before the server binds it, and a keep-alive holds it for good. CI saw exactly that: the control
-    plane's port taken, 33 platform tests erroring. Ports already handed out by this process are
+    outgoing connection of the platform being started before the server binds it, and a long-lived
+    connection holds it. CI saw the control plane's port taken (every restart of it failed to bind;
+    which connection held it was not recorded), 33 platform tests erroring. Ports already handed out by this process are
     skipped, so one start never gets the same port twice."""
     low = ephemeral_low()
     first = 20000 if low > 21000 else 1024
