@@ -8,11 +8,17 @@ Three raw views of each point, each a z-like distance from what the series was d
   step hides).
 The largest view goes through :class:`~detectors.likelihood.Likelihood`, which calibrates it to
 [0, 1] against the series' own history, capped by :class:`~detectors.tail.TailCheck` where the
-series' own tail says such raw scores are not rare (bursty counts, a spike that recurs daily). While
-the detector is alarming it learns the level only very slowly, so an ongoing incident does not
-become the new normal; and a score that is no higher than one of the last ``onset_window`` is
-halved, so an anomaly is reported at its onset rather than at every point it lasts (on NAB: 20.5
-without the onset rule, 27.9 with it, 40.0 with the settings below; see BENCHMARKS.md).
+series' own tail says such raw scores are not rare (bursty counts, a spike that recurs daily). A
+score that is no higher than one of the last ``onset_window`` is halved, so an anomaly is reported
+at its onset rather than at every point it lasts (on NAB: 20.5 without the onset rule, 27.9 with it,
+40.0 with the settings below; see BENCHMARKS.md).
+
+An incident does not become the level: the level learns from winsorised deviations, so a 5x jump
+moves it by about 1 % of the jump in a hundred points (half of it in four hundred). The
+calibrators do learn the incident's raw scores, so on its own the view's score fades as a lasting
+anomaly goes on; that is what NAB rewards (freezing them while the view alarms scored 72.3 against
+73.4), and live watches stop the whole detector learning while they fire
+(:mod:`detectors.series_watch`).
 """
 
 from __future__ import annotations
@@ -47,10 +53,10 @@ class _Ew:
         sd = math.sqrt(self.var)
         return abs(x - self.mean) / (sd if sd >= floor else floor)
 
-    def learn(self, x: float, rate: float = 1.0) -> None:
+    def learn(self, x: float) -> None:
         n = self.n = self.n + 1
         inv = 1.0 / n
-        a = (self.alpha if self.alpha >= inv else inv) * rate
+        a = self.alpha if self.alpha >= inv else inv
         d = x - self.mean
         if n > self.warmup:
             bound = self.clip * math.sqrt(self.var)
@@ -67,8 +73,6 @@ class DeviationDetector(OnValues):
     level_alpha: float = 0.003
     change_alpha: float = 0.003
     short: int = 8
-    alarm_level: float = 0.9
-    alarm_learning_rate: float = 0.05
     onset_window: int = 200  # report an anomaly at its onset, damped while it merely persists (0: off)
     likelihood: Likelihood = field(default_factory=lambda: Likelihood(short_window=1))
     tail: TailCheck | None = field(default_factory=TailCheck)  # caps the score on bursty series (None: off)
@@ -123,10 +127,9 @@ class DeviationDetector(OnValues):
         if self.tail is not None:
             self.tail.learn(raw)
         self._onset.push(self._last_score)
-        rate = self.alarm_learning_rate if self._last_score >= self.alarm_level else 1.0
-        self._level.learn(v, rate)
+        self._level.learn(v)
         if self._prev is not None:
-            self._change.learn(v - self._prev, rate)
+            self._change.learn(v - self._prev)
         self._prev = v
         self._window.append(v)
         self._window_sum += v
