@@ -43,8 +43,8 @@ def free_port() -> int:
     started. A port from ``bind(0)`` is an ephemeral one: released here, the kernel may give it to an
     outgoing connection of the platform being started before the server binds it, and a long-lived
     connection holds it. CI saw the control plane's port taken (every restart of it failed to bind;
-    which connection held it was not recorded), 33 platform tests erroring. Ports already handed out by this process are
-    skipped, so one start never gets the same port twice."""
+    which connection held it was not recorded), 33 platform tests erroring. Ports already handed
+    out by this process are skipped, so one start never gets the same port twice."""
     low = ephemeral_low()
     first = 20000 if low > 21000 else 1024
     rng = random.Random()

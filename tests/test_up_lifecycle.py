@@ -61,7 +61,7 @@ def test_status_without_a_token_is_refused(platform: PlatformProcess) -> None:
 
 def test_free_ports_are_below_the_ephemeral_range_distinct_and_bindable() -> None:
     # a port from bind(0) is ephemeral: an outgoing connection of the platform being started could
-    # take it before the server binds it (CI: the control plane's port held by a keep-alive)
+    # take it before the server binds it (CI: the control plane's port was held; by what, not recorded)
     ports = [free_port() for _ in range(50)]
     assert len(set(ports)) == 50
     assert all(p < ephemeral_low() for p in ports)
