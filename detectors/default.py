@@ -9,10 +9,12 @@ Four views, each measured on NAB (BENCHMARKS.md), the score being the highest of
   period ago, so the cycle itself is not an anomaly and a broken one is;
 - otherwise :class:`~detectors.deviation.DeviationDetector`: the distance from the recent level, step
   size and short mean, calibrated by the anomaly likelihood.
-The deviation view keeps learning while a cycle is in use, so it is ready when the cycle goes. The
-range does widen to take in an incident's values (a range that refused them would alarm forever after
-a lasting new level), so a second like incident is left to the other views; live scoring does not
-learn points while a watch fires (:mod:`detectors.series_watch`).
+The deviation view rests while a cycle is in use and is warmed on the seasonal view's history (up to
+3,000 points) when the cycle goes: learning both cost a noisy cycle about a third of its speed, and
+the NAB figures are the same either way (BENCHMARKS.md). The range does widen to take in an
+incident's values (a range that refused them would alarm forever after a lasting new level), so a
+second like incident is left to the other views; live scoring does not learn points while a watch
+fires (:mod:`detectors.series_watch`).
 
 The ensemble reports onsets (:class:`~detectors.onset.OnsetDamper` over ``onset_window`` points): one
 event often crosses in one view and echoes in another a point or two later, or sets a few new
@@ -67,7 +69,11 @@ class DefaultDetector(OnValues):
             assert self._last is not None
             self._onset.push(self._last[1])
         self._last = None
-        self.deviation.learn(v)
+        cyclic = self.seasonal.period != 0
+        if not cyclic:
+            self.deviation.learn(v)  # rests while the cycle is scored (see the module's docstring)
         self.seasonal.learn(v)
+        if cyclic and not self.seasonal.period:
+            self.deviation = self.seasonal.warmed(self.seasonal.template)  # the cycle went: take over, warm
         self.novelty.learn(v)
         self.gap.learn(v)

@@ -100,6 +100,15 @@ class SeasonalResidual:
         buf = np.frombuffer(self._buf, dtype=np.float64)
         return np.concatenate((buf[self._head:], buf[: self._head])) if self._head else buf.copy()
 
+    def warmed(self, template: DeviationDetector) -> DeviationDetector:
+        """A copy of ``template`` that has learnt the buffered values themselves (not residuals): the
+        default detector's deviation view, taking over when the cycle goes, starts from what the
+        series did lately instead of from nothing."""
+        detector = copy.deepcopy(template)
+        for v in self.history().tolist():
+            detector.learn(v)  # scores it first
+        return detector
+
     def _reestimate(self) -> None:
         values = self.history()
         period = find_period(values, self.min_acf)

@@ -87,6 +87,27 @@ def test_a_regular_cycle_is_not_an_anomaly_and_a_missing_one_is() -> None:
     assert max(deviation[2550:2560]) < 0.1 < 0.5 < missed
 
 
+def test_the_deviation_view_rests_while_a_cycle_is_scored_and_takes_over_warm_when_it_goes() -> None:
+    # two deviation views learning every point cost a noisy cycle a third of its speed; the plain one
+    # rests instead and, when the cycle goes, is rebuilt from the seasonal view's history
+    rng = random.Random(11)
+    ensemble = DefaultDetector(onset_window=0)
+    score_stream(ensemble, _square_days(30))
+    assert ensemble.seasonal.period == 100
+    learnt_before_the_cycle = ensemble.deviation._level.n
+    assert 0 < learnt_before_the_cycle < 3000 - 600  # it learnt until the first period estimate, then rested
+    flat = [50.0 + rng.gauss(0, 1) for _ in range(3000)]
+    score_stream(ensemble, flat[:2000])
+    assert ensemble.seasonal.period == 100 and ensemble.deviation._level.n == learnt_before_the_cycle
+    score_stream(ensemble, flat[2000:])
+    assert ensemble.seasonal.period == 0, "3,000 flat points leave no cycle in the history"
+    deviation = ensemble.deviation
+    assert abs(deviation._level.mean - 50.0) < 0.5  # warmed on the flat history, not on the old cycle
+    gate = WatchRule("latency").min_score
+    assert deviation.score(50.5) < 0.1 < gate < deviation.score(60.0)
+    assert DeviationDetector().score(60.0) == 0.0  # what a cold view would have said: nothing
+
+
 def test_a_noisy_cycle_keeps_its_period_between_estimates() -> None:
     # the autocorrelation peak of a noisy sine (period 2 pi 40, about 251 points) lands a few lags
     # either side at each re-estimate; every change replays up to 3,000 points through a fresh
