@@ -46,7 +46,9 @@ class DefaultDetector(OnValues):
     _last: tuple[float, float] | None = None  # the last scored value and its undamped score (onsets only)
 
     def __post_init__(self) -> None:
-        self.seasonal = SeasonalResidual(template=copy.deepcopy(self.deviation))
+        # one ring of recent values for both views that keep one (the gap view fills it)
+        self.seasonal = SeasonalResidual(template=copy.deepcopy(self.deviation), capacity=self.gap.memory,
+                                         shared=self.gap.recent)
         self._onset = OnsetDamper(self.onset_window)
 
     def score(self, v: float) -> float:
@@ -72,8 +74,8 @@ class DefaultDetector(OnValues):
         cyclic = self.seasonal.period != 0
         if not cyclic:
             self.deviation.learn(v)  # rests while the cycle is scored (see the module's docstring)
+        self.gap.learn(v)  # first: it pushes ``v`` into the ring the seasonal view reads
         self.seasonal.learn(v)
         if cyclic and not self.seasonal.period:
             self.deviation = self.seasonal.warmed(self.seasonal.template)  # the cycle went: take over, warm
         self.novelty.learn(v)
-        self.gap.learn(v)

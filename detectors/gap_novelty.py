@@ -19,6 +19,7 @@ from bisect import bisect_left
 from dataclasses import dataclass, field
 
 from detectors.base import OnValues
+from detectors.recent import RecentValues
 
 
 @dataclass(slots=True)
@@ -29,10 +30,12 @@ class GapNovelty(OnValues):
     floor: float = 0.5
     low: float = math.inf
     high: float = -math.inf
+    recent: RecentValues = field(init=False)  # the same values in arrival order (shared in the ensemble)
     _sorted: array[float] = field(default_factory=lambda: array("d"))
-    _ring: array[float] = field(default_factory=lambda: array("d"))  # the same values, oldest at _head
-    _head: int = 0
     _at: tuple[float, int] | None = None  # the last scored value and where it goes in _sorted
+
+    def __post_init__(self) -> None:
+        self.recent = RecentValues(self.memory)
 
     def score(self, v: float) -> float:
         recent = self._sorted
@@ -51,19 +54,16 @@ class GapNovelty(OnValues):
         return self.floor + (1.0 - self.floor) * -math.expm1(1.0 - share / self.cut)
 
     def learn(self, v: float) -> None:
-        recent, ring = self._sorted, self._ring
+        recent = self._sorted
         at = self._at
         i = at[1] if at is not None and at[0] == v else bisect_left(recent, v)  # scored just before, as a rule
         self._at = None
-        if len(ring) < self.memory:
-            ring.append(v)
-        else:
-            gone = bisect_left(recent, ring[self._head])
-            del recent[gone]
-            if gone < i:
+        gone = self.recent.push(v)
+        if gone is not None:
+            j = bisect_left(recent, gone)
+            del recent[j]
+            if j < i:
                 i -= 1
-            ring[self._head] = v
-            self._head = (self._head + 1) % self.memory
         recent.insert(i, v)
         if v < self.low:
             self.low = v

@@ -13,12 +13,12 @@ deviation view instead. On NAB, using this view whenever a period was found took
 from __future__ import annotations
 
 import copy
-from array import array
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 
 import numpy as np
 
 from detectors.deviation import DeviationDetector
+from detectors.recent import RecentValues
 
 
 def find_period(values: np.ndarray, min_acf: float = 0.5) -> int:
@@ -65,40 +65,36 @@ class SeasonalResidual:
     period: int = 0
     inner: DeviationDetector | None = None
     n: int = 0
-    _buf: array[float] = field(default_factory=lambda: array("d"))
-    _head: int = 0  # where the next value goes once the buffer is full
+    shared: InitVar[RecentValues | None] = None  # another view's ring, which that view fills (the ensemble)
+    recent: RecentValues = field(init=False)
+    _owns_recent: bool = field(init=False)
 
-    def _ago(self, lag: int) -> float | None:
-        """The value ``lag`` points before the one about to be learnt."""
-        size = len(self._buf)
-        if lag > size:
-            return None
-        return self._buf[(self._head - lag) % size] if size == self.capacity else self._buf[size - lag]
+    def __post_init__(self, shared: RecentValues | None) -> None:
+        self._owns_recent = shared is None
+        self.recent = RecentValues(self.capacity) if shared is None else shared
 
     def score(self, v: float) -> float:
         if self.inner is None:
             return 0.0
-        before = self._ago(self.period)
+        before = self.recent.ago(self.period)
         return 0.0 if before is None else self.inner.score(v - before)
 
     def learn(self, v: float) -> None:
+        """Learn ``v``; with a ring it does not own, after its owner has pushed ``v`` into it."""
+        recent = self.recent
+        if self._owns_recent:
+            recent.push(v)
         if self.inner is not None:
-            before = self._ago(self.period)
+            before = recent.ago(self.period + 1)  # ``v`` itself is the last value pushed
             if before is not None:
                 self.inner.learn(v - before)
-        if len(self._buf) < self.capacity:
-            self._buf.append(v)
-        else:
-            self._buf[self._head] = v
-            self._head = (self._head + 1) % self.capacity
         self.n += 1
         if self.n >= self.min_points and self.n % self.every == 0:
             self._reestimate()
 
     def history(self) -> np.ndarray:
-        """The buffered values, oldest first."""
-        buf = np.frombuffer(self._buf, dtype=np.float64)
-        return np.concatenate((buf[self._head:], buf[: self._head])) if self._head else buf.copy()
+        """The kept values, oldest first."""
+        return self.recent.oldest_first()
 
     def warmed(self, template: DeviationDetector) -> DeviationDetector:
         """A copy of ``template`` that has learnt the buffered values themselves (not residuals): the

@@ -17,6 +17,7 @@ from detectors.default import DefaultDetector
 from detectors.deviation import DeviationDetector
 from detectors.gap_novelty import GapNovelty
 from detectors.range_novelty import RangeNovelty
+from detectors.recent import RecentValues
 from detectors.seasonal import SeasonalResidual, find_period
 from detectors.series_watch import WatchRule, live_detector
 
@@ -56,7 +57,7 @@ def test_seasonal_history_is_oldest_first_after_the_ring_wraps() -> None:
     for v in range(8):
         s.learn(float(v))
     assert s.history().tolist() == [3.0, 4.0, 5.0, 6.0, 7.0]
-    assert s._ago(1) == 7.0 and s._ago(5) == 3.0 and s._ago(6) is None
+    assert s.recent.ago(1) == 7.0 and s.recent.ago(5) == 3.0 and s.recent.ago(6) is None
 
 
 def _square_days(days: int, day: int = 100, skip: int | None = None) -> list[float]:
@@ -106,6 +107,33 @@ def test_the_deviation_view_rests_while_a_cycle_is_scored_and_takes_over_warm_wh
     gate = WatchRule("latency").min_score
     assert deviation.score(50.5) < 0.1 < gate < deviation.score(60.0)
     assert DeviationDetector().score(60.0) == 0.0  # what a cold view would have said: nothing
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(min_value=1, max_value=12), st.lists(st.floats(-1e6, 1e6), max_size=60))
+def test_recent_values_keep_the_last_capacity_values_and_look_back_by_lag(capacity: int, values: list[float]) -> None:
+    ring, kept = RecentValues(capacity), []
+    for v in values:
+        gone = ring.push(v)
+        kept.append(v)
+        assert gone == (kept.pop(0) if len(kept) > capacity else None)
+        assert ring.oldest_first().tolist() == kept
+        assert [ring.ago(lag) for lag in range(len(kept) + 2)] == [None, *reversed(kept), None]
+
+
+def test_the_ensemble_keeps_one_ring_for_the_gap_and_seasonal_views_and_scores_as_with_two() -> None:
+    shared = DefaultDetector()
+    assert shared.seasonal.recent is shared.gap.recent
+    apart = DefaultDetector()
+    apart.seasonal = SeasonalResidual(template=DeviationDetector())  # a ring of its own, as a view alone
+    assert apart.seasonal.recent is not apart.gap.recent
+    values = _square_days(40, skip=33)  # a cycle found, a day missing, the ring wrapped
+    assert score_stream(shared, values) == score_stream(apart, values)
+    assert shared.seasonal.period == apart.seasonal.period == 100
+    clone = pickle.loads(pickle.dumps(shared))  # noqa: S301 - our own bytes
+    assert clone.seasonal.recent is clone.gap.recent  # still one ring, not two copies
+    tail = _square_days(3)
+    assert score_stream(clone, tail) == score_stream(shared, tail)
 
 
 def test_a_noisy_cycle_keeps_its_period_between_estimates() -> None:
@@ -163,8 +191,8 @@ def test_gap_novelty_forgets_what_it_has_not_seen_for_its_memory_and_stays_bound
     assert g.score(99.0) == 0.0  # still remembered
     for i in range(2000):
         g.learn(float(i % 10))
-    assert len(g._sorted) == len(g._ring) == 500
-    assert list(g._sorted) == sorted(g._ring)
+    assert len(g._sorted) == len(g.recent) == 500
+    assert list(g._sorted) == sorted(g.recent.oldest_first().tolist())
     assert g.score(99.0) > 0.9  # the range still spans it, but the series has not been there lately
 
 
@@ -186,7 +214,7 @@ def test_gap_novelty_keeps_its_recent_values_sorted_whether_or_not_each_was_scor
         if scored:
             g.score(float(value))
         g.learn(float(value))
-    assert list(g._sorted) == sorted(g._ring) == sorted(float(v) for v, _ in steps[-7:])
+    assert list(g._sorted) == sorted(g.recent.oldest_first().tolist()) == sorted(float(v) for v, _ in steps[-7:])
 
 
 def test_the_ensemble_reports_an_alarm_once_unless_it_grows_and_live_watches_see_it_last() -> None:
