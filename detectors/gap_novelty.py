@@ -38,33 +38,33 @@ class GapNovelty(OnValues):
         self.recent = RecentValues(self.memory)
 
     def score(self, v: float) -> float:
-        recent = self._sorted
-        size = len(recent)
+        ordered = self._sorted
+        size = len(ordered)
         width = self.high - self.low
         if size < self.warmup or width <= 0.0:
             return 0.0
-        i = bisect_left(recent, v)
+        i = bisect_left(ordered, v)
         self._at = (v, i)
-        gap = recent[i] - v if i < size else math.inf
-        if i and v - recent[i - 1] < gap:
-            gap = v - recent[i - 1]
+        gap = ordered[i] - v if i < size else math.inf
+        if i and v - ordered[i - 1] < gap:
+            gap = v - ordered[i - 1]
         share = gap / width
         if share <= self.cut:
             return 0.0
         return self.floor + (1.0 - self.floor) * -math.expm1(1.0 - share / self.cut)
 
     def learn(self, v: float) -> None:
-        recent = self._sorted
+        ordered = self._sorted
         at = self._at
-        i = at[1] if at is not None and at[0] == v else bisect_left(recent, v)  # scored just before, as a rule
+        i = at[1] if at is not None and at[0] == v else bisect_left(ordered, v)  # scored just before, as a rule
         self._at = None
         gone = self.recent.push(v)
         if gone is not None:
-            j = bisect_left(recent, gone)
-            del recent[j]
+            j = bisect_left(ordered, gone)
+            del ordered[j]
             if j < i:
                 i -= 1
-        recent.insert(i, v)
+        ordered.insert(i, v)
         if v < self.low:
             self.low = v
         if v > self.high:
