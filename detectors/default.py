@@ -47,8 +47,7 @@ class DefaultDetector(OnValues):
 
     def __post_init__(self) -> None:
         # one ring of recent values for both views that keep one (the gap view fills it)
-        self.seasonal = SeasonalResidual(template=copy.deepcopy(self.deviation), capacity=self.gap.memory,
-                                         shared=self.gap.recent)
+        self.seasonal = SeasonalResidual(template=copy.deepcopy(self.deviation), shared=self.gap.recent)
         self._onset = OnsetDamper(self.onset_window)
 
     def score(self, v: float) -> float:
@@ -77,5 +76,5 @@ class DefaultDetector(OnValues):
         self.gap.learn(v)  # first: it pushes ``v`` into the ring the seasonal view reads
         self.seasonal.learn(v)
         if cyclic and not self.seasonal.period:
-            self.deviation = self.seasonal.warmed(self.seasonal.template)  # the cycle went: take over, warm
+            self.deviation = self.seasonal.warmed()  # the cycle went: take over, warm
         self.novelty.learn(v)

@@ -91,7 +91,10 @@ class SeasonalResidual:
 
     def __post_init__(self, shared: RecentValues | None) -> None:
         self._owns_recent = shared is None
-        self.recent = RecentValues(self.capacity) if shared is None else shared
+        if shared is None:
+            self.recent = RecentValues(self.capacity)
+        else:
+            self.recent, self.capacity = shared, shared.capacity
 
     def score(self, v: float) -> float:
         if self.inner is None:
@@ -116,12 +119,15 @@ class SeasonalResidual:
         """The kept values, oldest first."""
         return self.recent.oldest_first()
 
-    def warmed(self, template: DeviationDetector) -> DeviationDetector:
-        """A copy of ``template`` that has learnt the buffered values themselves (not residuals): the
+    def warmed(self) -> DeviationDetector:
+        """A fresh copy of the template that has learnt the kept values themselves (not residuals): the
         default detector's deviation view, taking over when the cycle goes, starts from what the
         series did lately instead of from nothing."""
-        detector = copy.deepcopy(template)
-        for v in self.history().tolist():
+        return self._learnt(self.history())
+
+    def _learnt(self, values: np.ndarray) -> DeviationDetector:
+        detector = copy.deepcopy(self.template)
+        for v in values.tolist():
             detector.learn(v)  # scores it first
         return detector
 
@@ -133,9 +139,4 @@ class SeasonalResidual:
         if period and self.period and abs(period - self.period) <= self.keep_within * self.period:
             return  # a noisy cycle's peak moves a few lags between estimates, and each change replays history
         self.period = period
-        self.inner = None
-        if period:
-            inner = copy.deepcopy(self.template)
-            for residual in (values[period:] - values[:-period]).tolist():
-                inner.learn(residual)  # scores it first
-            self.inner = inner
+        self.inner = self._learnt(values[period:] - values[:-period]) if period else None

@@ -135,7 +135,7 @@ def test_recent_values_keep_the_last_capacity_values_and_look_back_by_lag(capaci
 
 def test_the_ensemble_keeps_one_ring_for_the_gap_and_seasonal_views_and_scores_as_with_two() -> None:
     shared = DefaultDetector()
-    assert shared.seasonal.recent is shared.gap.recent
+    assert shared.seasonal.recent is shared.gap.recent and shared.seasonal.capacity == shared.gap.memory
     apart = DefaultDetector()
     apart.seasonal = SeasonalResidual(template=DeviationDetector())  # a ring of its own, as a view alone
     assert apart.seasonal.recent is not apart.gap.recent
