@@ -18,8 +18,10 @@ fires (:mod:`detectors.series_watch`).
 
 The ensemble reports onsets (:class:`~detectors.onset.OnsetDamper` over ``onset_window`` points): one
 event often crosses in one view and echoes in another a point or two later, or sets a few new
-extremes in a row; on NAB that took 70.3 / 61.0 / 76.4 to 71.9 / 63.3 / 77.5 (BENCHMARKS.md). Live
-watches turn it off and judge persistence themselves.
+extremes in a row; on NAB that took 70.3 / 61.0 / 76.4 to 71.9 / 63.3 / 77.5, and treating every
+score past ``alarm`` as the same news (no new onset after an alarm, however much higher) took
+73.4 / 64.0 / 78.5 to 74.2 / 65.6 / 79.1 (BENCHMARKS.md). Live watches turn it off and judge
+persistence themselves.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ class DefaultDetector(OnValues):
     novelty: RangeNovelty = field(default_factory=RangeNovelty)
     gap: GapNovelty = field(default_factory=GapNovelty)
     onset_window: int = 30  # points an alarm is not repeated unless it grows (0: off, as live watches run it)
+    alarm: float = 0.6  # an alarm, after which nothing in the onset window is news (the watches' gate too)
     seasonal: SeasonalResidual = field(init=False)  # scores residuals with a fresh copy of ``deviation``
     _onset: OnsetDamper = field(init=False)
     _last: tuple[float, float] | None = None  # the last scored value and its undamped score (onsets only)
@@ -48,7 +51,7 @@ class DefaultDetector(OnValues):
     def __post_init__(self) -> None:
         # one ring of recent values for both views that keep one (the gap view fills it)
         self.seasonal = SeasonalResidual(template=copy.deepcopy(self.deviation), shared=self.gap.recent)
-        self._onset = OnsetDamper(self.onset_window)
+        self._onset = OnsetDamper(self.onset_window, self.alarm)
 
     def score(self, v: float) -> float:
         view = self.seasonal.score(v) if self.seasonal.period else self.deviation.score(v)

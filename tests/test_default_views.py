@@ -16,6 +16,7 @@ from detectors.base import score_stream
 from detectors.default import DefaultDetector
 from detectors.deviation import DeviationDetector
 from detectors.gap_novelty import GapNovelty
+from detectors.onset import OnsetDamper
 from detectors.range_novelty import RangeNovelty
 from detectors.recent import RecentValues
 from detectors.seasonal import SeasonalResidual, find_period
@@ -245,3 +246,21 @@ def test_the_ensemble_reports_an_alarm_once_unless_it_grows_and_live_watches_see
     for v in calm[:30]:
         ensemble.learn_one({"value": v})
     assert ensemble.score_one({"value": 60.0}) > 0.9  # past the window, an alarm is news again
+
+
+def _reported(damper: OnsetDamper, scores: list[float]) -> list[float]:
+    out = []
+    for s in scores:
+        out.append(damper.damp(s))
+        damper.push(s)
+    return out
+
+
+def test_after_an_alarm_a_higher_score_in_the_window_is_not_a_new_onset_but_below_it_growth_is_news() -> None:
+    climb = [0.1, 0.65, 0.8, 0.95]  # one burst over three points, past the alarm level from its first
+    assert _reported(OnsetDamper(30), climb) == climb  # without an alarm level each step up is news
+    assert _reported(OnsetDamper(30, alarm=0.6), climb) == [0.1, 0.65, 0.4, 0.475]
+    rising = [0.1, 0.45, 0.55, 0.9]  # no alarm until the last: each step up stays news
+    assert _reported(OnsetDamper(30, alarm=0.6), rising) == rising
+    damper = OnsetDamper(3, alarm=0.6)
+    assert _reported(damper, [0.7, 0.1, 0.1, 0.1, 0.8]) == [0.7, 0.05, 0.05, 0.05, 0.8]  # past the window: news again
