@@ -43,9 +43,19 @@ def rate(make: Callable[[], Detector], values: list[float], series: int) -> floa
     return len(xs) / (time.process_time() - t0)
 
 
-def memory_per_series(name: str, count: int = 200, points: int = 3200) -> tuple[float, float]:
-    """Traced bytes per detector once each has seen ``points`` points (past every buffer's fill)."""
-    values, _ = labelled_stream(points)
+def series_values(kind: str, points: int) -> list[float]:
+    """The stream that ``--series`` names, ``points`` long."""
+    if kind == "noisy-cycle":
+        rng = random.Random(3)
+        return [math.sin(i / 40) + rng.gauss(0, 0.3) for i in range(points)]
+    base, _ = labelled_stream(3000)
+    return (base * (points // len(base) + 1))[:points]
+
+
+def memory_per_series(name: str, kind: str, count: int = 200, points: int = 3200) -> tuple[float, float]:
+    """Traced bytes per detector once each has seen ``points`` points of the ``kind`` stream (past every
+    buffer's fill; on the noisy cycle, with a period found and its residual view in use)."""
+    values = series_values(kind, points)
     tracemalloc.start()
     detectors = [build(name) for _ in range(count)]
     for d in detectors:
@@ -70,18 +80,13 @@ def main() -> None:
     def make() -> Detector:
         return build(args.detector)
 
-    if args.series == "noisy-cycle":
-        rng = random.Random(3)
-        values = [math.sin(i / 40) + rng.gauss(0, 0.3) for i in range(args.points)]
-    else:
-        base, _ = labelled_stream(3000)
-        values = (base * (args.points // len(base) + 1))[: args.points]
+    values = series_values(args.series, args.points)
     hst_points = values[: args.points // 4]
     single = rate(make, values, 1)
     many = rate(make, values, 1000)
     hst_single = rate(plain_hst, hst_points, 1)
     hst_many = rate(plain_hst, hst_points, 1000)
-    mem, pickled = memory_per_series(args.detector)
+    mem, pickled = memory_per_series(args.detector, args.series)
     print(json.dumps({
         "bench": "detect", "detector": args.detector, "series": args.series, "points": args.points,
         "points_per_s": round(single), "points_per_s_1000_series": round(many),
