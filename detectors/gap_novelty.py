@@ -14,12 +14,19 @@ point on, so a new level is reported at its onset. On NAB, adding this view to t
 from __future__ import annotations
 
 import math
-from array import array
-from bisect import bisect_left
 from dataclasses import dataclass, field
 
 from detectors.base import OnValues
 from detectors.recent import RecentValues
+from detectors.sorted_recent import SortedRecent
+
+
+def gap_score(share: float, cut: float, floor: float) -> float:
+    """0 up to a gap of ``cut`` (a share of the range's width), past it ``floor`` rising towards 1 (a
+    further ``cut``: about 0.82). The held-level view scores its gaps the same way."""
+    if share <= cut:
+        return 0.0
+    return floor + (1.0 - floor) * -math.expm1(1.0 - share / cut)
 
 
 @dataclass(slots=True)
@@ -30,41 +37,24 @@ class GapNovelty(OnValues):
     floor: float = 0.5
     low: float = math.inf
     high: float = -math.inf
-    recent: RecentValues = field(init=False)  # the same values in arrival order (shared in the ensemble)
-    _sorted: array[float] = field(default_factory=lambda: array("d"))
-    _at: tuple[float, int] | None = None  # the last scored value and where it goes in _sorted
+    kept: SortedRecent = field(init=False)
 
     def __post_init__(self) -> None:
-        self.recent = RecentValues(self.memory)
+        self.kept = SortedRecent(self.memory)
+
+    @property
+    def recent(self) -> RecentValues:
+        """The recent values in arrival order (shared with the ensemble's seasonal view)."""
+        return self.kept.recent
 
     def score(self, v: float) -> float:
-        ordered = self._sorted
-        size = len(ordered)
         width = self.high - self.low
-        if size < self.warmup or width <= 0.0:
+        if len(self.kept.ordered) < self.warmup or width <= 0.0:
             return 0.0
-        i = bisect_left(ordered, v)
-        self._at = (v, i)
-        gap = ordered[i] - v if i < size else math.inf
-        if i and v - ordered[i - 1] < gap:
-            gap = v - ordered[i - 1]
-        share = gap / width
-        if share <= self.cut:
-            return 0.0
-        return self.floor + (1.0 - self.floor) * -math.expm1(1.0 - share / self.cut)
+        return gap_score(self.kept.nearest(v) / width, self.cut, self.floor)
 
     def learn(self, v: float) -> None:
-        ordered = self._sorted
-        at = self._at
-        i = at[1] if at is not None and at[0] == v else bisect_left(ordered, v)  # scored just before, as a rule
-        self._at = None
-        gone = self.recent.push(v)
-        if gone is not None:
-            j = bisect_left(ordered, gone)
-            del ordered[j]
-            if j < i:
-                i -= 1
-        ordered.insert(i, v)
+        self.kept.push(v)
         if v < self.low:
             self.low = v
         if v > self.high:

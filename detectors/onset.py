@@ -14,6 +14,8 @@ import math
 from collections import deque
 from dataclasses import dataclass, field
 
+ALARM = 0.6  # a score past which a point is an alarm: the ensemble's onset rule and the live watches' gate
+
 
 @dataclass(slots=True)
 class OnsetDamper:

@@ -16,7 +16,9 @@ from typing import Literal
 
 from detectors.default import DefaultDetector
 from detectors.deviation import DeviationDetector
+from detectors.held_level import HeldLevelNovelty
 from detectors.likelihood import Likelihood
+from detectors.onset import ALARM
 
 
 @dataclass(frozen=True)
@@ -27,7 +29,7 @@ class WatchRule:
     direction: Literal["up", "down"] = "up"
     delta: float = 0.0
     ratio: float = 1.0
-    min_score: float = 0.6  # likelihood 0.6: a raw score about 4.5 sd above its usual
+    min_score: float = ALARM  # likelihood 0.6: a raw score about 4.5 sd above its usual
     need: int = 2
     of: int = 3
     hold: int = 5
@@ -38,11 +40,11 @@ class WatchRule:
 
 
 def live_detector() -> DefaultDetector:
-    """The default detector as a watch runs it: undamped, the ensemble and its deviation view alike (the
-    watch's ``need`` of ``of`` must see an anomaly last), and the likelihood warm after 30 points, not
-    100 (a live series is scored from its first minute)."""
+    """The default detector as a watch runs it: undamped, the ensemble, its deviation view and its
+    held-level view alike (the watch's ``need`` of ``of`` must see an anomaly last), and the likelihood
+    warm after 30 points, not 100 (a live series is scored from its first minute)."""
     deviation = DeviationDetector(onset_window=0, likelihood=Likelihood(short_window=1, warmup=30))
-    return DefaultDetector(deviation, onset_window=0)
+    return DefaultDetector(deviation, held=HeldLevelNovelty(onset_window=0), onset_window=0)
 
 
 @dataclass

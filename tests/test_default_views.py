@@ -204,8 +204,8 @@ def test_gap_novelty_forgets_what_it_has_not_seen_for_its_memory_and_stays_bound
     assert g.score(99.0) == 0.0  # still remembered
     for i in range(2000):
         g.learn(float(i % 10))
-    assert len(g._sorted) == len(g.recent) == 500
-    assert list(g._sorted) == sorted(g.recent.oldest_first().tolist())
+    assert len(g.kept.ordered) == len(g.recent) == 500
+    assert list(g.kept.ordered) == sorted(g.recent.oldest_first().tolist())
     assert g.score(99.0) > 0.9  # the range still spans it, but the series has not been there lately
 
 
@@ -227,7 +227,7 @@ def test_gap_novelty_keeps_its_recent_values_sorted_whether_or_not_each_was_scor
         if scored:
             g.score(float(value))
         g.learn(float(value))
-    assert list(g._sorted) == sorted(g.recent.oldest_first().tolist()) == sorted(float(v) for v, _ in steps[-7:])
+    assert list(g.kept.ordered) == sorted(g.recent.oldest_first().tolist()) == sorted(float(v) for v, _ in steps[-7:])
 
 
 def test_the_ensemble_reports_an_alarm_once_unless_it_grows_and_live_watches_see_it_last() -> None:
